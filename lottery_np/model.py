@@ -1,0 +1,288 @@
+"""A multilayer perceptron whose every weight matrix carries a pruning mask.
+
+The network maps ``x -> softmax(W_L^T relu(... relu(W_1^T x + b_1) ...) + b_L)``.
+Weights follow scikit-learn's convention: ``weights[l]`` has shape
+``(fan_in, fan_out)``. Internally activations are *feature-major*, shape
+``(n_features, n_samples)``, so that the sparse kernels' inner loops run over
+contiguous samples; every public method takes the usual ``X`` of shape
+``(n_samples, n_features)``.
+
+Pruned weights are exactly ``0.0`` and stay so: the forward pass uses
+``W * M``, the backward pass returns ``dW * M``, and the optimizers only ever
+touch surviving entries (see :mod:`lottery_np.optim`).
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from . import kernels
+
+LENET_300_100 = (784, 300, 100, 10)
+"""The fully connected network of Frankle & Carbin (2019), Figure 2."""
+
+_EVAL_CHUNK = 10_000  # samples per forward pass when evaluating, to bound memory
+
+
+@dataclass
+class Parameters:
+    """A snapshot of a network's weights and biases (copies, never views)."""
+
+    weights: list[np.ndarray]
+    biases: list[np.ndarray]
+
+    def copy(self) -> "Parameters":
+        """Return a deep copy."""
+        return Parameters([w.copy() for w in self.weights], [b.copy() for b in self.biases])
+
+
+def glorot_normal(rng: np.random.Generator, fan_in: int, fan_out: int, dtype=np.float32) -> np.ndarray:
+    """Draw a ``(fan_in, fan_out)`` matrix from N(0, 2 / (fan_in + fan_out)).
+
+    This is the Gaussian Glorot initialization the paper uses (Glorot & Bengio, 2010).
+    """
+    std = np.sqrt(2.0 / (fan_in + fan_out))
+    return (rng.standard_normal((fan_in, fan_out)) * std).astype(dtype)
+
+
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    """Column-wise ``log softmax`` of ``(n_classes, n_samples)`` logits, computed stably.
+
+    ``log p_k = z_k - max(z) - log sum_j exp(z_j - max(z))``: subtracting the
+    maximum keeps every exponent <= 0, so nothing overflows.
+    """
+    shifted = logits - logits.max(axis=0, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=0, keepdims=True))
+
+
+class MLP:
+    """Fully connected ReLU network with masked weights and manual backprop.
+
+    Parameters
+    ----------
+    layer_sizes : sequence of int
+        ``(n_inputs, hidden_1, ..., n_classes)``; LeNet-300-100 by default.
+    seed : int
+        Seed of the Glorot-normal initialization. Biases start at zero.
+    dtype : numpy dtype
+        ``float32`` (the fast, jitted path) or ``float64`` (the NumPy reference
+        path, used to check gradients by finite differences).
+
+    Attributes
+    ----------
+    weights : list of ndarray, shape (fan_in, fan_out)
+    biases : list of ndarray, shape (fan_out,)
+    """
+
+    def __init__(self, layer_sizes: Sequence[int] = LENET_300_100, seed: int = 0, dtype=np.float32):
+        sizes = tuple(layer_sizes)
+        if len(sizes) < 2 or not all(isinstance(s, (int, np.integer)) and s > 0 for s in sizes):
+            raise ValueError(f"layer_sizes must be at least two positive integers, got {layer_sizes!r}")
+        dtype = np.dtype(dtype)
+        if dtype not in (np.float32, np.float64):
+            raise TypeError(f"dtype must be float32 or float64, got {dtype}")
+        rng = np.random.default_rng(seed)
+        self.layer_sizes = sizes
+        self.seed = seed
+        self.dtype = dtype
+        self.weights = [glorot_normal(rng, i, o, dtype) for i, o in zip(sizes[:-1], sizes[1:])]
+        self.biases = [np.zeros(o, dtype=dtype) for o in sizes[1:]]
+        self._masks = [np.ones_like(w, dtype=np.float32) for w in self.weights]
+        self._patterns = [kernels.SparsityPattern.from_mask(m) for m in self._masks]
+
+    # ------------------------------------------------------------------ masks
+    @property
+    def n_layers(self) -> int:
+        """Number of weight matrices."""
+        return len(self.weights)
+
+    @property
+    def masks(self) -> list[np.ndarray]:
+        """Copies of the 0/1 masks (float32, one per weight matrix); change them with :meth:`set_masks`."""
+        return [m.copy() for m in self._masks]
+
+    @property
+    def patterns(self) -> list[kernels.SparsityPattern]:
+        """The compressed index structure of each mask, as the kernels and optimizers use it."""
+        return list(self._patterns)
+
+    def set_masks(self, masks: Sequence[np.ndarray]) -> None:
+        """Install new masks and zero every weight they prune.
+
+        Raises
+        ------
+        ValueError
+            If the number of masks, a shape, or a value (anything but 0 and 1) is wrong.
+        """
+        if len(masks) != self.n_layers:
+            raise ValueError(f"masks must hold {self.n_layers} arrays, got {len(masks)}")
+        new_masks = []
+        for layer, (mask, w) in enumerate(zip(masks, self.weights)):
+            mask = np.asarray(mask)
+            if mask.shape != w.shape:
+                raise ValueError(f"masks[{layer}] must have shape {w.shape}, got {mask.shape}")
+            if not np.isin(mask, (0, 1)).all():
+                raise ValueError(f"masks[{layer}] must contain only 0 and 1")
+            new_masks.append(np.ascontiguousarray(mask, dtype=np.float32))
+        self._masks = new_masks
+        self._patterns = [kernels.SparsityPattern.from_mask(m) for m in new_masks]
+        for w, m in zip(self.weights, new_masks):
+            w *= m.astype(w.dtype)
+
+    # ------------------------------------------------------------- parameters
+    def get_parameters(self) -> Parameters:
+        """Return a copy of the current weights and biases."""
+        return Parameters([w.copy() for w in self.weights], [b.copy() for b in self.biases])
+
+    def set_parameters(self, params: Parameters) -> None:
+        """Copy ``params`` into the network; weights at pruned positions become 0.0."""
+        if len(params.weights) != self.n_layers or len(params.biases) != self.n_layers:
+            raise ValueError(f"params must hold {self.n_layers} weights and biases")
+        for layer in range(self.n_layers):
+            w, b = params.weights[layer], params.biases[layer]
+            if w.shape != self.weights[layer].shape or b.shape != self.biases[layer].shape:
+                raise ValueError(
+                    f"layer {layer}: expected weights {self.weights[layer].shape} and biases "
+                    f"{self.biases[layer].shape}, got {w.shape} and {b.shape}"
+                )
+            self.weights[layer] = (w * self._masks[layer]).astype(self.dtype)
+            self.biases[layer] = b.astype(self.dtype, copy=True)
+
+    def copy(self) -> "MLP":
+        """Return an independent deep copy (weights, biases and masks)."""
+        return copy.deepcopy(self)
+
+    def weight_counts(self) -> list[tuple[int, int]]:
+        """``(remaining, total)`` weights per layer; biases are never pruned and not counted."""
+        return [(p.active.size, m.size) for p, m in zip(self._patterns, self._masks)]
+
+    @property
+    def n_weights(self) -> int:
+        """Total number of (prunable) weights."""
+        return sum(total for _, total in self.weight_counts())
+
+    @property
+    def n_remaining(self) -> int:
+        """Number of weights that survive the masks."""
+        return sum(kept for kept, _ in self.weight_counts())
+
+    @property
+    def n_parameters(self) -> int:
+        """Weights plus biases."""
+        return self.n_weights + sum(b.size for b in self.biases)
+
+    @property
+    def density(self) -> float:
+        """Fraction of weights remaining (1 - sparsity)."""
+        return self.n_remaining / self.n_weights
+
+    def layer_densities(self) -> list[float]:
+        """Fraction of weights remaining in each layer."""
+        return [kept / total for kept, total in self.weight_counts()]
+
+    # ---------------------------------------------------------------- forward
+    def _check_X(self, X: np.ndarray) -> np.ndarray:
+        X = np.asarray(X)
+        if X.ndim != 2 or X.shape[1] != self.layer_sizes[0]:
+            raise ValueError(f"X must have shape (n_samples, {self.layer_sizes[0]}), got {X.shape}")
+        return X
+
+    def _forward(self, A: np.ndarray) -> list[np.ndarray]:
+        """Feature-major forward pass; returns every layer's output, the logits last.
+
+        ``Z_l = (W_l * M_l)^T A_{l-1} + b_l`` and ``A_l = relu(Z_l)`` for hidden layers.
+        """
+        activations = [A]
+        for layer, (w, b, pattern) in enumerate(zip(self.weights, self.biases, self._patterns)):
+            Z = kernels.masked_forward(activations[-1], w, pattern)
+            Z += b[:, None]
+            if layer < self.n_layers - 1:
+                np.maximum(Z, 0, out=Z)
+            activations.append(Z)
+        return activations
+
+    def _logits(self, X: np.ndarray) -> np.ndarray:
+        """``(n_classes, n_samples)`` logits, computed in chunks."""
+        X = self._check_X(X)
+        chunks = [
+            self._forward(np.ascontiguousarray(X[s : s + _EVAL_CHUNK].T, dtype=self.dtype))[-1]
+            for s in range(0, len(X), _EVAL_CHUNK)
+        ]
+        return np.concatenate(chunks, axis=1)
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """Class probabilities, shape ``(n_samples, n_classes)``."""
+        return np.exp(log_softmax(self._logits(X))).T
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Predicted class of each sample, shape ``(n_samples,)``."""
+        return self._logits(X).argmax(axis=0)
+
+    def evaluate(self, X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+        """Mean cross-entropy loss and accuracy on ``(X, y)``."""
+        log_probs = log_softmax(self._logits(X))
+        y = self._check_y(y, len(X))
+        loss = -float(log_probs[y, np.arange(len(y))].mean(dtype=np.float64))
+        accuracy = float((log_probs.argmax(axis=0) == y).mean())
+        return loss, accuracy
+
+    def loss(self, X: np.ndarray, y: np.ndarray) -> float:
+        """Mean cross-entropy loss on ``(X, y)``."""
+        return self.evaluate(X, y)[0]
+
+    def accuracy(self, X: np.ndarray, y: np.ndarray) -> float:
+        """Fraction of samples classified correctly."""
+        return self.evaluate(X, y)[1]
+
+    def _check_y(self, y: np.ndarray, n_samples: int) -> np.ndarray:
+        y = np.asarray(y)
+        if y.shape != (n_samples,):
+            raise ValueError(f"y must have shape ({n_samples},), got {y.shape}")
+        if n_samples and (y.min() < 0 or y.max() >= self.layer_sizes[-1]):
+            raise ValueError(f"y must hold class labels in [0, {self.layer_sizes[-1]}), got {y.min()}..{y.max()}")
+        return y
+
+    # --------------------------------------------------------------- backward
+    def loss_and_gradients(
+        self, X: np.ndarray, y: np.ndarray
+    ) -> tuple[float, list[np.ndarray], list[np.ndarray]]:
+        """Mean cross-entropy on a batch and its gradients, by backpropagation.
+
+        With ``P = softmax(Z_L)`` and one-hot targets ``Y``, the output error is
+        ``dZ_L = (P - Y) / n``. Going down, ``dW_l = (A_{l-1} dZ_l^T) * M_l``,
+        ``db_l = sum_samples dZ_l`` and ``dZ_{l-1} = ((W_l * M_l) dZ_l) * [Z_{l-1} > 0]``.
+
+        Returns
+        -------
+        loss : float
+        grad_weights : list of ndarray, shape (fan_in, fan_out); 0.0 at pruned entries
+        grad_biases : list of ndarray, shape (fan_out,)
+        """
+        X = self._check_X(X)
+        y = self._check_y(y, len(X))
+        n = len(X)
+        activations = self._forward(np.ascontiguousarray(X.T, dtype=self.dtype))
+        log_probs = log_softmax(activations[-1])
+        columns = np.arange(n)
+        loss = -float(log_probs[y, columns].mean(dtype=np.float64))
+
+        dZ = np.exp(log_probs)
+        dZ[y, columns] -= 1.0
+        dZ /= n
+        grad_weights: list[np.ndarray] = [None] * self.n_layers
+        grad_biases: list[np.ndarray] = [None] * self.n_layers
+        for layer in reversed(range(self.n_layers)):
+            pattern, A_in = self._patterns[layer], activations[layer]
+            grad_weights[layer] = kernels.masked_backward_weights(A_in, dZ, pattern)
+            grad_biases[layer] = dZ.sum(axis=1)
+            if layer > 0:
+                dA = kernels.masked_backward_input(dZ, self.weights[layer], pattern)
+                dZ = dA * (A_in > 0)  # relu'(z) = 1 where the unit fired
+        return loss, grad_weights, grad_biases
+
+    def __repr__(self) -> str:
+        sizes = "-".join(str(s) for s in self.layer_sizes)
+        return f"MLP({sizes}, density={self.density:.4f}, dtype={self.dtype.name})"
