@@ -39,6 +39,11 @@ class Parameters:
         return Parameters([w.copy() for w in self.weights], [b.copy() for b in self.biases])
 
 
+def apply_mask(weights: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """A copy of ``weights`` with every entry where ``mask`` is 0 set to exactly +0.0."""
+    return np.where(mask != 0, weights, 0).astype(weights.dtype)
+
+
 def glorot_normal(rng: np.random.Generator, fan_in: int, fan_out: int, dtype=np.float32) -> np.ndarray:
     """Draw a ``(fan_in, fan_out)`` matrix from N(0, 2 / (fan_in + fan_out)).
 
@@ -129,8 +134,7 @@ class MLP:
             new_masks.append(np.ascontiguousarray(mask, dtype=np.float32))
         self._masks = new_masks
         self._patterns = [kernels.SparsityPattern.from_mask(m) for m in new_masks]
-        for w, m in zip(self.weights, new_masks):
-            w *= m.astype(w.dtype)
+        self.weights = [apply_mask(w, m) for w, m in zip(self.weights, new_masks)]
 
     # ------------------------------------------------------------- parameters
     def get_parameters(self) -> Parameters:
@@ -148,7 +152,7 @@ class MLP:
                     f"layer {layer}: expected weights {self.weights[layer].shape} and biases "
                     f"{self.biases[layer].shape}, got {w.shape} and {b.shape}"
                 )
-            self.weights[layer] = (w * self._masks[layer]).astype(self.dtype)
+            self.weights[layer] = apply_mask(w.astype(self.dtype), self._masks[layer])
             self.biases[layer] = b.astype(self.dtype, copy=True)
 
     def copy(self) -> "MLP":

@@ -140,6 +140,7 @@ def train(
     seed: int = 0,
     snapshot_at: Sequence[int] = (),
     optimizer: Optional[Optimizer] = None,
+    start_iteration: int = 0,
     progress: bool = False,
     description: str = "training",
 ) -> TrainingResult:
@@ -159,6 +160,9 @@ def train(
         Iterations (0 = before the first update) at which to keep a copy of the weights.
     optimizer : Optimizer, optional
         Defaults to ``config.make_optimizer()``.
+    start_iteration : int
+        Resume the schedule here (late rewinding): only the remaining
+        ``total - start_iteration`` updates run, and the curve is numbered from here.
     progress : bool
         Show a progress bar.
 
@@ -171,13 +175,14 @@ def train(
     n_features = model.layer_sizes[0]
     _check_split("training set", X_train, y_train, n_features)
     _check_split("validation set", data.X_val, data.y_val, n_features)
-    has_test = getattr(data, "X_test", None) is not None
-    if has_test:
+    if _has_test(data):
         _check_split("test set", data.X_test, data.y_test, n_features)
     total = config.total_iterations(len(X_train))
+    if not 0 <= start_iteration < total:
+        raise ValueError(f"start_iteration must lie in [0, {total}), got {start_iteration}")
     snapshot_at = set(int(k) for k in snapshot_at)
-    if any(k < 0 or k > total for k in snapshot_at):
-        raise ValueError(f"snapshot_at must lie in [0, {total}], got {sorted(snapshot_at)}")
+    if any(k < start_iteration or k > total for k in snapshot_at):
+        raise ValueError(f"snapshot_at must lie in [{start_iteration}, {total}], got {sorted(snapshot_at)}")
     optimizer = optimizer or config.make_optimizer()
     rng = np.random.default_rng(seed)
     curve, snapshots = LearningCurve(), {}
@@ -186,23 +191,17 @@ def train(
     running_loss = []
 
     def evaluate(iteration: int) -> None:
-        val_loss, val_acc = model.evaluate(data.X_val, data.y_val)
-        test_acc = model.accuracy(data.X_test, data.y_test) if has_test else math.nan
-        curve.iterations.append(iteration)
-        curve.train_loss.append(float(np.mean(running_loss)) if running_loss else math.nan)
-        curve.val_loss.append(val_loss)
-        curve.val_accuracy.append(val_acc)
-        curve.test_accuracy.append(test_acc)
+        _record_evaluation(curve, model, data, iteration, float(np.mean(running_loss)) if running_loss else math.nan)
         running_loss.clear()
 
-    if 0 in snapshot_at:
-        snapshots[0] = model.get_parameters()
-    evaluate(0)
-    bar = tqdm(total=total, desc=description, disable=not progress, leave=False, unit="it")
+    if start_iteration in snapshot_at:
+        snapshots[start_iteration] = model.get_parameters()
+    evaluate(start_iteration)
+    bar = tqdm(total=total - start_iteration, desc=description, disable=not progress, leave=False, unit="it")
     order = None
-    for iteration in range(1, total + 1):
+    for iteration in range(start_iteration + 1, total + 1):
         position = (iteration - 1) % batches_per_epoch
-        if position == 0:
+        if position == 0 or order is None:
             order = rng.permutation(len(X_train))
         batch = order[position * config.batch_size : (position + 1) * config.batch_size]
         loss, grad_w, grad_b = model.loss_and_gradients(X_train[batch], y_train[batch])
@@ -222,15 +221,42 @@ def train(
         bar.update(1)
     bar.close()
 
+    return _summarise(curve, total, time.perf_counter() - start, snapshots)
+
+
+def evaluate_once(model: MLP, data) -> TrainingResult:
+    """A :class:`TrainingResult` with a single evaluation and no training (for an already trained model)."""
+    start = time.perf_counter()
+    curve = LearningCurve()
+    _record_evaluation(curve, model, data, 0, math.nan)
+    return _summarise(curve, 0, time.perf_counter() - start, {})
+
+
+def _has_test(data) -> bool:
+    return getattr(data, "X_test", None) is not None
+
+
+def _record_evaluation(curve: LearningCurve, model: MLP, data, iteration: int, train_loss: float) -> None:
+    """Append validation loss/accuracy and test accuracy at ``iteration`` to ``curve``."""
+    val_loss, val_acc = model.evaluate(data.X_val, data.y_val)
+    curve.iterations.append(iteration)
+    curve.train_loss.append(train_loss)
+    curve.val_loss.append(val_loss)
+    curve.val_accuracy.append(val_acc)
+    curve.test_accuracy.append(model.accuracy(data.X_test, data.y_test) if _has_test(data) else math.nan)
+
+
+def _summarise(curve: LearningCurve, iterations: int, wall_time: float, snapshots: dict) -> TrainingResult:
+    """Read the early-stopping point (minimum validation loss) and the final values off ``curve``."""
     best = int(np.argmin(curve.val_loss))
     return TrainingResult(
         curve=curve,
-        iterations=total,
+        iterations=iterations,
         early_stop_iteration=curve.iterations[best],
         early_stop_val_accuracy=curve.val_accuracy[best],
         early_stop_test_accuracy=curve.test_accuracy[best],
         final_val_accuracy=curve.val_accuracy[-1],
         final_test_accuracy=curve.test_accuracy[-1],
-        wall_time=time.perf_counter() - start,
+        wall_time=wall_time,
         snapshots=snapshots,
     )

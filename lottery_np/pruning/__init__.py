@@ -1,0 +1,36 @@
+"""Pruning: winning tickets by iterative magnitude pruning with rewinding, and the baselines.
+
+The pieces, in the order data flows through them:
+
+* :mod:`.schedule` -- how many weights each round keeps;
+* :mod:`.masks` -- magnitude pruning as pure functions on masks;
+* :mod:`.rewind` -- where the survivors restart;
+* :mod:`.loop` -- the prune-and-retrain loop (with checkpoints in :mod:`.checkpoint`);
+* :mod:`.lottery` -- :class:`LotteryTicketPruner`, returning a :class:`WinningTicket` (:mod:`.ticket`);
+* :mod:`.baseline` -- :class:`MagnitudePruner`, prune-and-fine-tune without rewinding;
+* :mod:`.controls` -- random reinitialization and random masks.
+"""
+from .baseline import MagnitudePruner, PrunedNetwork
+from .controls import random_mask_model, random_reinit_model
+from .lottery import LotteryTicketPruner
+from .masks import prune_global, prune_layerwise, random_masks
+from .rewind import Rewinder, RewindStrategy
+from .schedule import global_schedule, layerwise_schedule
+from .ticket import RoundRecord, WinningTicket
+
+__all__ = [
+    "LotteryTicketPruner",
+    "MagnitudePruner",
+    "PrunedNetwork",
+    "RewindStrategy",
+    "Rewinder",
+    "RoundRecord",
+    "WinningTicket",
+    "global_schedule",
+    "layerwise_schedule",
+    "prune_global",
+    "prune_layerwise",
+    "random_mask_model",
+    "random_masks",
+    "random_reinit_model",
+]

@@ -1,0 +1,188 @@
+"""The prune-and-retrain loop that every pruner runs.
+
+Round 0 trains the dense network. Each later round prunes the surviving weights
+of smallest magnitude down to the schedule's count, restarts the survivors from
+a point that the pruner chooses (the initialization, an early iteration, or the
+trained weights), and trains again. Only the restart point differs between the
+lottery ticket search and the magnitude-pruning baseline.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Optional
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from ..model import MLP, Parameters
+from ..training import TrainingConfig, evaluate_once, train
+from .checkpoint import RunState, checkpoint_exists, load_checkpoint, save_checkpoint
+from .masks import prune_global, prune_layerwise
+from .options import PruningOptions
+from .rewind import Rewinder
+from .schedule import global_schedule, layerwise_schedule
+from .ticket import RoundRecord
+
+PAPER_VALIDATION_SIZE = 5_000
+
+
+@dataclass(frozen=True)
+class RestartPolicy:
+    """Where each pruned round restarts and how it trains.
+
+    Attributes
+    ----------
+    keep_trained : bool
+        Restart from the previous round's trained weights (learning-rate rewinding,
+        fine-tuning) instead of from a snapshot of the dense run.
+    rewind_iteration : int
+        Snapshot iteration of the dense run to rewind to (0 = initialization);
+        pruned rounds then train from this iteration on.
+    retrain : TrainingConfig
+        Training of rounds 1, 2, ...; round 0 uses ``options.training``.
+    train_dense : bool
+        Train the dense network in round 0 (False: the model given is already trained).
+    """
+
+    keep_trained: bool
+    rewind_iteration: int
+    retrain: TrainingConfig
+    train_dense: bool = True
+
+
+def as_training_data(train_data, options: PruningOptions, test_data=None) -> SimpleNamespace:
+    """Normalise ``train_data`` to an object with train/validation/test splits.
+
+    ``train_data`` is a dataset (``X_train, y_train, X_val, y_val`` and maybe
+    ``X_test, y_test``) or a pair ``(X, y)``. For a pair without
+    ``options.validation_data``, the last 5,000 samples (the paper's split; a tenth
+    of them when there are fewer than 50,000) are held out for validation.
+    """
+    if hasattr(train_data, "X_train"):
+        X, y = np.asarray(train_data.X_train), np.asarray(train_data.y_train)
+        validation = (train_data.X_val, train_data.y_val)
+        test = test_data if test_data is not None else (getattr(train_data, "X_test", None), getattr(train_data, "y_test", None))
+    elif isinstance(train_data, (tuple, list)) and len(train_data) == 2:
+        X, y = np.asarray(train_data[0]), np.asarray(train_data[1])
+        if X.ndim != 2 or y.shape != (len(X),):
+            raise ValueError(f"train_data must be (X, y) with X of shape (n, d) and y of shape (n,), got {X.shape} and {y.shape}")
+        held_out = PAPER_VALIDATION_SIZE if len(X) >= 10 * PAPER_VALIDATION_SIZE else max(1, len(X) // 10)
+        validation = (X[-held_out:], y[-held_out:])
+        X, y = X[:-held_out], y[:-held_out]
+        test = test_data if test_data is not None else (None, None)
+    else:
+        raise TypeError(f"train_data must be a dataset with X_train/y_train/X_val/y_val or a pair (X, y), got {type(train_data).__name__}")
+    if options.validation_data is not None:
+        validation = options.validation_data
+    return SimpleNamespace(X_train=X, y_train=y, X_val=np.asarray(validation[0]), y_val=np.asarray(validation[1]),
+                           X_test=test[0], y_test=test[1])
+
+
+def _check_fits(model: MLP, data: SimpleNamespace) -> None:
+    n_features, n_classes = model.layer_sizes[0], model.layer_sizes[-1]
+    for split in ("train", "val", "test"):
+        X, y = getattr(data, f"X_{split}"), getattr(data, f"y_{split}")
+        if X is None:
+            continue
+        X, y = np.asarray(X), np.asarray(y)
+        if X.ndim != 2 or X.shape[1] != n_features:
+            raise ValueError(f"{split} data must have {n_features} features (the model's input size), got shape {X.shape}")
+        if y.shape != (len(X),):
+            raise ValueError(f"{split} labels must have shape ({len(X)},), got {y.shape}")
+        if len(y) and (y.min() < 0 or y.max() >= n_classes):
+            raise ValueError(f"{split} labels must lie in [0, {n_classes}), got {y.min()}..{y.max()}")
+
+
+class PruningSchedule:
+    """The weights each round keeps, and the function that prunes to that count."""
+
+    def __init__(self, model: MLP, options: PruningOptions):
+        sizes = [total for _, total in model.weight_counts()]
+        self.options = options
+        if options.scope == "global":
+            self.counts = global_schedule(sum(sizes), options.target_sparsity, options.pruning_rounds)
+        else:
+            factors = options.layer_rate_factors(model.n_layers)
+            self.counts = layerwise_schedule(sizes, factors, options.target_sparsity, options.pruning_rounds)
+
+    def prune(self, weights: list, masks: list, pruning_round: int) -> list:
+        """Masks for ``pruning_round``, pruned from ``weights`` under the previous ``masks``."""
+        if self.options.scope == "global":
+            return prune_global(weights, masks, int(self.counts[pruning_round]))
+        return prune_layerwise(weights, masks, self.counts[pruning_round])
+
+
+def run_iterative_pruning(
+    model: MLP,
+    data: SimpleNamespace,
+    options: PruningOptions,
+    policy: RestartPolicy,
+    *,
+    checkpoint: Optional[str | os.PathLike] = None,
+    resume: bool = False,
+    progress: bool = False,
+) -> RunState:
+    """Run (or resume) every round and return the finished run. ``model`` is not modified.
+
+    Parameters
+    ----------
+    checkpoint : path, optional
+        Written atomically after every finished round.
+    resume : bool
+        Continue from ``checkpoint`` if it exists (else start afresh).
+    """
+    _check_fits(model, data)
+    total = options.training.total_iterations(len(data.X_train))
+    if policy.rewind_iteration >= min(total, policy.retrain.total_iterations(len(data.X_train))):
+        raise ValueError(f"rewind iteration must be less than the {total} training iterations, got {policy.rewind_iteration}")
+    schedule = PruningSchedule(model, options)
+    fingerprint = {**options.fingerprint(), "policy": repr(policy), "layer_sizes": list(model.layer_sizes),
+                   "n_train": len(data.X_train)}
+    work = model.copy()
+    if resume and checkpoint_exists(checkpoint):
+        state = load_checkpoint(checkpoint, fingerprint)
+    else:
+        state = RunState(initial=work.get_parameters())
+    bar = tqdm(total=options.pruning_rounds + 1, initial=state.rounds_done, desc="pruning rounds", disable=not progress)
+    while state.rounds_done <= options.pruning_rounds:
+        _run_round(work, data, options, policy, schedule, state, progress)
+        if checkpoint is not None:
+            save_checkpoint(checkpoint, state, fingerprint)
+        record = state.history[-1]
+        bar.set_postfix(density=f"{record.density:.3f}", test_acc=f"{record.early_stop_test_accuracy:.4f}")
+        bar.update(1)
+    bar.close()
+    return state
+
+
+def _run_round(work: MLP, data, options: PruningOptions, policy: RestartPolicy, schedule: PruningSchedule,
+               state: RunState, progress: bool) -> None:
+    """Prune (after round 0), restart, train, and append the round to ``state``."""
+    r = state.rounds_done
+    if r == 0:
+        masks = work.masks
+        work.set_parameters(state.initial)
+        snapshot_at = [policy.rewind_iteration] if policy.rewind_iteration and not policy.keep_trained else []
+        config, start_iteration = options.training, 0
+    else:
+        masks = schedule.prune(state.trained[-1].weights, state.masks[-1], r)
+        work.set_masks(masks)
+        restart = state.trained[-1] if policy.keep_trained else (state.rewind_snapshot or state.initial)
+        Rewinder(restart).rewind(work)
+        snapshot_at, config = [], policy.retrain
+        start_iteration = 0 if policy.keep_trained else policy.rewind_iteration
+    start = work.get_parameters()
+    if r == 0 and not policy.train_dense:
+        result = evaluate_once(work, data)
+    else:
+        result = train(work, data, config, seed=options.seed, snapshot_at=snapshot_at,
+                       start_iteration=start_iteration, progress=progress, description=f"round {r}")
+    if snapshot_at:
+        state.rewind_snapshot = result.snapshots[policy.rewind_iteration]
+    state.masks.append(masks)
+    state.starts.append(start)
+    state.trained.append(work.get_parameters())
+    state.history.append(RoundRecord.from_training(r, work, result))
+

@@ -1,0 +1,145 @@
+"""Finding winning tickets by iterative magnitude pruning with rewinding (IMP).
+
+Frankle & Carbin (2019), Section 2: train the network, prune ``p %`` of its
+smallest-magnitude surviving weights, reset the survivors to their initial values
+and repeat. The sparsest subnetwork that still trains to the dense network's
+accuracy is a *winning ticket*.
+
+    pruner = (LotteryTicketPruner.builder()
+              .target_sparsity(0.9)
+              .pruning_rounds(10)
+              .rewind_strategy(RewindStrategy.Init)
+              .build())
+    ticket = pruner.find_ticket(model, train_data)
+"""
+from __future__ import annotations
+
+import math
+import os
+from typing import Optional
+
+from ..model import MLP
+from .loop import RestartPolicy, as_training_data, run_iterative_pruning
+from .options import PrunerBuilder, PruningOptions
+from .rewind import RewindStrategy
+from .ticket import WinningTicket
+
+
+class LotteryTicketPruner:
+    """Iterative magnitude pruning with rewinding; build one with :meth:`builder`.
+
+    Attributes (after :meth:`find_ticket`)
+    --------------------------------------
+    tickets_ : list of WinningTicket
+        The candidate of every round (index = round, 0 = dense), so another can be picked.
+    """
+
+    def __init__(self, options: PruningOptions, rewind: RewindStrategy, accuracy_tolerance: float):
+        self.options = options
+        self.rewind = rewind
+        self.accuracy_tolerance = accuracy_tolerance
+        self.tickets_: list[WinningTicket] = []
+
+    @staticmethod
+    def builder() -> "LotteryTicketPrunerBuilder":
+        """Start configuring a pruner."""
+        return LotteryTicketPrunerBuilder()
+
+    def find_ticket(
+        self,
+        model: MLP,
+        train_data,
+        *,
+        test_data: Optional[tuple] = None,
+        checkpoint: Optional[str | os.PathLike] = None,
+        resume: bool = False,
+        progress: bool = False,
+    ) -> WinningTicket:
+        """Search for a winning ticket of ``model``; the caller's model is never modified.
+
+        The ticket returned is the sparsest round whose validation accuracy at its
+        early-stopping iteration (minimum validation loss) is at least the dense
+        round's minus ``accuracy_tolerance`` (default 0.01, one percentage point).
+        Selection uses validation data only, so the test accuracy reported for the
+        ticket is not tuned on. If no pruned round qualifies, the dense round 0 is returned.
+
+        Parameters
+        ----------
+        model : MLP
+            The network at its initialization.
+        train_data : dataset or (X, y)
+            A dataset with ``X_train, y_train, X_val, y_val`` (and ``X_test, y_test``),
+            or a pair whose last 5,000 samples become the validation set.
+        test_data : (X, y), optional
+            Overrides the dataset's test split; accuracy on it is only reported.
+        checkpoint : path, optional
+            Saved atomically after every round.
+        resume : bool
+            Continue from ``checkpoint`` if it exists; the result equals an uninterrupted run.
+        progress : bool
+            Show progress bars.
+        """
+        if not isinstance(model, MLP):
+            raise TypeError(f"model must be an MLP, got {type(model).__name__}")
+        data = as_training_data(train_data, self.options, test_data)
+        policy = RestartPolicy(
+            keep_trained=self.rewind.keeps_trained_weights,
+            rewind_iteration=self.rewind.start_iteration,
+            retrain=self.options.training,
+        )
+        state = run_iterative_pruning(model, data, self.options, policy, checkpoint=checkpoint, resume=resume, progress=progress)
+        self.tickets_ = [
+            WinningTicket(
+                layer_sizes=model.layer_sizes, masks=state.masks[r], weights=state.starts[r].weights,
+                biases=state.starts[r].biases, initial=state.initial, pruning_round=r, rewind=str(self.rewind),
+                history=state.history,
+            )
+            for r in range(state.rounds_done)
+        ]
+        return self.tickets_[self.select_round(state.history)]
+
+    def select_round(self, history) -> int:
+        """The sparsest round within ``accuracy_tolerance`` of the dense round (see :meth:`find_ticket`)."""
+        baseline = history[0].early_stop_val_accuracy
+        qualifying = [r.pruning_round for r in history if r.early_stop_val_accuracy >= baseline - self.accuracy_tolerance]
+        return min(qualifying, key=lambda r: (history[r].density, r))
+
+
+class LotteryTicketPrunerBuilder(PrunerBuilder):
+    """Configures a :class:`LotteryTicketPruner`; every setter returns the builder."""
+
+    def __init__(self):
+        super().__init__()
+        self._rewind = RewindStrategy.Init
+        self._tolerance = 0.01
+
+    def rewind_strategy(self, strategy: RewindStrategy) -> "LotteryTicketPrunerBuilder":
+        """``RewindStrategy.Init`` (default), ``RewindStrategy.Iteration(k)`` or ``RewindStrategy.LearningRate``."""
+        self._rewind = strategy
+        return self
+
+    def accuracy_tolerance(self, tolerance: float) -> "LotteryTicketPrunerBuilder":
+        """How far (a fraction, 0.01 = one point) below the dense validation accuracy a ticket may fall."""
+        self._tolerance = tolerance
+        return self
+
+    def build(self) -> LotteryTicketPruner:
+        """Validate the settings and return the pruner.
+
+        Raises
+        ------
+        ValueError
+            Naming the first bad setting and its value.
+        """
+        options = self._build_options()
+        if not isinstance(self._rewind, RewindStrategy):
+            raise ValueError(f"rewind_strategy must be a RewindStrategy, got {self._rewind!r}")
+        iterations = options.training.iterations
+        if iterations is not None and self._rewind.start_iteration >= iterations:
+            raise ValueError(
+                f"rewind_strategy iteration must be less than the {iterations} training iterations, got {self._rewind.start_iteration}"
+            )
+        tolerance = self._tolerance
+        if not (isinstance(tolerance, (int, float)) and math.isfinite(tolerance) and 0 <= tolerance < 1):
+            raise ValueError(f"accuracy_tolerance must be in [0, 1), got {tolerance!r}")
+        return LotteryTicketPruner(options, self._rewind, float(tolerance))

@@ -1,0 +1,70 @@
+"""Pruning as pure functions: ``(weights, masks, how many to keep) -> new masks``.
+
+Magnitude pruning keeps the surviving weights of largest ``|w|``. Ties are broken
+deterministically: among equal magnitudes the weight with the lower flat index
+(row-major, layer by layer) is kept. A weight that is already pruned is never
+revived, so masks only ever lose entries.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+
+def _keep_largest(scores: np.ndarray, alive: np.ndarray, n_keep: int) -> np.ndarray:
+    """Boolean array keeping the ``n_keep`` alive entries of largest score (lowest index wins ties)."""
+    if not 0 <= n_keep <= int(alive.sum()):
+        raise ValueError(f"cannot keep {n_keep} of {int(alive.sum())} surviving weights")
+    candidates = np.flatnonzero(alive)
+    # A stable sort of -score ranks larger magnitudes first and, among equals, lower indices first.
+    order = np.argsort(-scores[candidates], kind="stable")
+    keep = np.zeros(scores.size, dtype=bool)
+    keep[candidates[order[:n_keep]]] = True
+    return keep
+
+
+def prune_layerwise(
+    weights: Sequence[np.ndarray], masks: Sequence[np.ndarray], n_keep: Sequence[int]
+) -> list[np.ndarray]:
+    """Keep the ``n_keep[l]`` largest-magnitude surviving weights of each layer.
+
+    Parameters
+    ----------
+    weights, masks : sequences of ndarray, shape (fan_in, fan_out)
+        Current weights and 0/1 masks, one per layer.
+    n_keep : sequence of int
+        Weights to keep in each layer; at most the number surviving now.
+
+    Returns
+    -------
+    list of ndarray
+        New float32 0/1 masks (the inputs are not modified).
+    """
+    if not len(weights) == len(masks) == len(n_keep):
+        raise ValueError(f"weights, masks and n_keep must have the same length, got {len(weights)}, {len(masks)}, {len(n_keep)}")
+    new_masks = []
+    for w, m, k in zip(weights, masks, n_keep):
+        keep = _keep_largest(np.abs(w).ravel(), np.asarray(m).ravel() != 0, int(k))
+        new_masks.append(keep.reshape(w.shape).astype(np.float32))
+    return new_masks
+
+
+def prune_global(weights: Sequence[np.ndarray], masks: Sequence[np.ndarray], n_keep: int) -> list[np.ndarray]:
+    """Keep the ``n_keep`` largest-magnitude surviving weights across all layers together."""
+    scores = np.concatenate([np.abs(w).ravel() for w in weights])
+    alive = np.concatenate([np.asarray(m).ravel() != 0 for m in masks])
+    keep = _keep_largest(scores, alive, int(n_keep))
+    bounds = np.cumsum([0] + [w.size for w in weights])
+    return [keep[a:b].reshape(w.shape).astype(np.float32) for a, b, w in zip(bounds[:-1], bounds[1:], weights)]
+
+
+def random_masks(shapes: Sequence[tuple], n_keep: Sequence[int], rng: np.random.Generator) -> list[np.ndarray]:
+    """Masks that keep exactly ``n_keep[l]`` entries of each layer, chosen uniformly at random."""
+    masks = []
+    for shape, k in zip(shapes, n_keep):
+        size = int(np.prod(shape))
+        mask = np.zeros(size, dtype=np.float32)
+        mask[rng.choice(size, size=int(k), replace=False)] = 1.0
+        masks.append(mask.reshape(shape))
+    return masks
