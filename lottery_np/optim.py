@@ -15,20 +15,36 @@ from numba import njit
 from .model import MLP
 
 
-@njit(cache=True)
-def _adam_update(param, grad, m, v, active, step_size, beta1, beta2, epsilon):  # pragma: no cover - jitted
-    """In-place Adam on the flat entries ``active`` of ``param``."""
+@njit(cache=True, fastmath=True)
+def _adam_all(param, grad, m, v, step_size, beta1, beta2, epsilon):  # pragma: no cover - jitted
+    """In-place Adam on every entry (a contiguous loop the compiler vectorises)."""
+    for i in range(param.size):
+        m[i] = beta1 * m[i] + (1 - beta1) * grad[i]
+        v[i] = beta2 * v[i] + (1 - beta2) * grad[i] * grad[i]
+        param[i] -= step_size * m[i] / (np.sqrt(v[i]) + epsilon)
+
+
+@njit(cache=True, fastmath=True)
+def _adam_active(param, grad, m, v, active, step_size, beta1, beta2, epsilon):  # pragma: no cover - jitted
+    """In-place Adam on the flat entries ``active`` only."""
     for k in range(active.size):
         i = active[k]
-        g = grad[i]
-        m[i] = beta1 * m[i] + (1.0 - beta1) * g
-        v[i] = beta2 * v[i] + (1.0 - beta2) * g * g
-        param[i] -= step_size * m[i] / (math.sqrt(v[i]) + epsilon)
+        m[i] = beta1 * m[i] + (1 - beta1) * grad[i]
+        v[i] = beta2 * v[i] + (1 - beta2) * grad[i] * grad[i]
+        param[i] -= step_size * m[i] / (np.sqrt(v[i]) + epsilon)
 
 
-@njit(cache=True)
-def _momentum_update(param, grad, velocity, active, learning_rate, momentum):  # pragma: no cover - jitted
-    """In-place SGD with (heavy-ball) momentum on the flat entries ``active``."""
+@njit(cache=True, fastmath=True)
+def _momentum_all(param, grad, velocity, learning_rate, momentum):  # pragma: no cover - jitted
+    """In-place SGD with (heavy-ball) momentum on every entry."""
+    for i in range(param.size):
+        velocity[i] = momentum * velocity[i] - learning_rate * grad[i]
+        param[i] += velocity[i]
+
+
+@njit(cache=True, fastmath=True)
+def _momentum_active(param, grad, velocity, active, learning_rate, momentum):  # pragma: no cover - jitted
+    """In-place SGD with (heavy-ball) momentum on the flat entries ``active`` only."""
     for k in range(active.size):
         i = active[k]
         velocity[i] = momentum * velocity[i] - learning_rate * grad[i]
@@ -61,10 +77,11 @@ class Optimizer:
         if self._state is None:
             self._state = [self._new_state(p) for p in params]
         self.iterations += 1
-        all_bias_entries = [np.arange(b.size) for b in model.biases]
-        actives = [p.active for p in model.patterns] + all_bias_entries
-        for param, grad, state, active in zip(params, grad_weights + grad_biases, self._state, actives):
-            self._update(param.reshape(-1), np.ascontiguousarray(grad).reshape(-1), state, active)
+        # None marks a fully dense tensor (every bias vector, every unpruned layer): a contiguous loop.
+        actives = [p.active if p.active.size < p.mask.size else None for p in model.patterns]
+        for param, grad, state, active in zip(params, grad_weights + grad_biases, self._state, actives + [None] * len(model.biases)):
+            assert param.flags.c_contiguous, "parameters must be C-contiguous to be updated in place"
+            self._update(param.reshape(-1), np.ascontiguousarray(grad, dtype=param.dtype).reshape(-1), state, active)
 
 
 class Adam(Optimizer):
@@ -89,8 +106,13 @@ class Adam(Optimizer):
 
     def _update(self, param, grad, state, active):
         t = self.iterations
-        step_size = self.learning_rate * math.sqrt(1.0 - self.beta2**t) / (1.0 - self.beta1**t)
-        _adam_update(param, grad, state[0], state[1], active, step_size, self.beta1, self.beta2, self.epsilon)
+        cast = param.dtype.type  # float32 scalars keep a float32 model in single precision (and SIMD-wide)
+        step_size = cast(self.learning_rate * math.sqrt(1.0 - self.beta2**t) / (1.0 - self.beta1**t))
+        hyper = (step_size, cast(self.beta1), cast(self.beta2), cast(self.epsilon))
+        if active is None:
+            _adam_all(param, grad, state[0], state[1], *hyper)
+        else:
+            _adam_active(param, grad, state[0], state[1], active, *hyper)
 
 
 class SGD(Optimizer):
@@ -106,7 +128,12 @@ class SGD(Optimizer):
         return [np.zeros(param.size, dtype=param.dtype)]
 
     def _update(self, param, grad, state, active):
-        _momentum_update(param, grad, state[0], active, self.learning_rate, self.momentum)
+        cast = param.dtype.type
+        hyper = (cast(self.learning_rate), cast(self.momentum))
+        if active is None:
+            _momentum_all(param, grad, state[0], *hyper)
+        else:
+            _momentum_active(param, grad, state[0], active, *hyper)
 
 
 OPTIMIZERS = {"adam": Adam, "sgd": SGD}
