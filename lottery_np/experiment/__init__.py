@@ -1,0 +1,37 @@
+"""The benchmark: winning tickets against magnitude pruning and random controls, over seeds.
+
+For each seed, LeNet-300-100 (64-300-100-10 on the 8x8 digits) is trained
+
+* ``dense`` -- unpruned, the baseline;
+* ``lottery_ticket`` -- by iterative magnitude pruning (IMP) rewinding to the initialization;
+* ``late_rewind`` -- by IMP rewinding to an early iteration ``k`` of the dense run;
+* ``magnitude`` -- trained dense, one-shot pruned to each IMP round's density, fine-tuned;
+* ``random_reinit`` / ``random_mask`` -- the controls at each IMP round's ticket: its
+  mask over a fresh initialization, and a random mask over the original one.
+
+Every (method, seed) is an independent job (:mod:`.jobs`) run through joblib
+(:mod:`.runner`); :mod:`.report` prints the table and writes ``results.json`` and the
+figures; :mod:`.command` is the command line::
+
+    python benchmarks/lth_vs_magnitude.py --quick
+    lottery-np benchmark --dataset mnist --seeds 0 1 2 --n-jobs 2 --out results/mnist
+"""
+from .command import build_parser, main, settings_from_args
+from .jobs import Job, run_job
+from .report import method_points
+from .runner import run_benchmark
+from .settings import FULL, METHODS, QUICK, BenchmarkSettings
+
+__all__ = [
+    "FULL",
+    "METHODS",
+    "QUICK",
+    "BenchmarkSettings",
+    "Job",
+    "build_parser",
+    "main",
+    "method_points",
+    "run_benchmark",
+    "run_job",
+    "settings_from_args",
+]

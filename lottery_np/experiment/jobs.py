@@ -1,0 +1,137 @@
+"""The benchmark's unit of work: one method, one seed, as a pure function.
+
+A job loads its data itself (cached per process), trains single-threaded, and
+returns a plain dict, so any worker of any joblib backend (loky here, Dask or Ray
+on a cluster) computes the same numbers bit for bit, whatever ``n_jobs`` is.
+
+Every job returns ``{"method", "seed", "records", "wall_time"}`` where ``records`` are
+``RoundRecord.to_dict()`` rows. The IMP jobs add ``ticket_round`` (the round the
+pruner selects on validation accuracy); ``lottery_ticket`` also returns every round's
+``masks`` (uint8), which the control jobs train from and which are not written to JSON.
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+import time
+from typing import NamedTuple, Optional
+
+import numba
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from ..data import load_dataset
+from ..model import MLP, apply_mask
+from ..pruning import RewindStrategy, RoundRecord, WinningTicket, random_mask_model, random_reinit_model
+from ..training import train
+from .settings import BenchmarkSettings
+
+REINIT_SEED_OFFSET = 1_000_003
+"""Random reinitialization draws from ``seed + REINIT_SEED_OFFSET``: the seed itself would redraw the original init."""
+
+
+class Job(NamedTuple):
+    """One cell of the grid; ``pruning_round`` and ``masks`` only for the controls."""
+
+    method: str
+    seed: int
+    pruning_round: Optional[int] = None
+    masks: Optional[list] = None
+
+
+@functools.lru_cache(maxsize=2)
+def load_data(dataset: str, data_dir: Optional[str], subset: Optional[tuple]):
+    """The dataset of the settings, loaded once per process."""
+    data = load_dataset(dataset, data_dir)
+    return data.subset(*subset) if subset else data
+
+
+@contextlib.contextmanager
+def single_threaded():
+    """Run BLAS and Numba on one thread: jobs, not threads, use the cores, and numbers never depend on n_jobs."""
+    previous = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        with threadpool_limits(limits=1):
+            yield
+    finally:
+        numba.set_num_threads(previous)
+
+
+def run_job(job: Job, settings: BenchmarkSettings) -> dict:
+    """Run ``job`` under ``settings`` (already :meth:`~BenchmarkSettings.resolve`-d) and return its result dict."""
+    if settings.layer_sizes is None:
+        raise ValueError("settings must be resolved (BenchmarkSettings.resolve) before running jobs")
+    start = time.perf_counter()
+    data = load_data(settings.dataset, settings.data_dir, settings.subset)
+    with single_threaded():
+        result = _METHODS[job.method](job, settings, data)
+    return {"method": job.method, "seed": job.seed, **result, "wall_time": time.perf_counter() - start}
+
+
+def _dense(job: Job, settings: BenchmarkSettings, data) -> dict:
+    """The unpruned network, trained once: the baseline every method is compared with."""
+    model = MLP(settings.layer_sizes, seed=job.seed)
+    result = train(model, data, settings.training(), seed=job.seed)
+    return {"records": [RoundRecord.from_training(0, model, result).to_dict()]}
+
+
+def _imp(job: Job, settings: BenchmarkSettings, data, rewind: RewindStrategy, with_masks: bool = False) -> dict:
+    pruner = settings.lottery_pruner(job.seed, rewind)
+    ticket = pruner.find_ticket(MLP(settings.layer_sizes, seed=job.seed), data)
+    result = {"records": [r.to_dict() for r in ticket.history], "ticket_round": ticket.pruning_round}
+    if with_masks:
+        result["masks"] = [[m.astype(np.uint8) for m in candidate.masks] for candidate in pruner.tickets_]
+    return result
+
+
+def _lottery_ticket(job: Job, settings: BenchmarkSettings, data) -> dict:
+    """IMP rewinding to the initialization (Frankle & Carbin, 2019); returns every round's masks too."""
+    return _imp(job, settings, data, RewindStrategy.Init, with_masks=True)
+
+
+def _late_rewind(job: Job, settings: BenchmarkSettings, data) -> dict:
+    """IMP rewinding to iteration ``late_rewind_iteration`` of the dense run (Frankle et al., 2020)."""
+    return _imp(job, settings, data, RewindStrategy.Iteration(settings.late_rewind_iteration))
+
+
+def _magnitude(job: Job, settings: BenchmarkSettings, data) -> dict:
+    """Train dense once, then one-shot prune to each IMP density and fine-tune (Han et al., 2015).
+
+    Record 0 is the trained dense network; record ``r`` sits at IMP round ``r``'s density.
+    """
+    model = MLP(settings.layer_sizes, seed=job.seed)
+    result = train(model, data, settings.training(), seed=job.seed)
+    records = [RoundRecord.from_training(0, model, result).to_dict()]
+    for r, density in enumerate(settings.densities()[1:], start=1):
+        pruned = settings.magnitude_pruner(job.seed, density).prune(model, data)
+        records.append({**pruned.record.to_dict(), "pruning_round": r})
+    return {"records": records}
+
+
+def _control(job: Job, settings: BenchmarkSettings, data) -> dict:
+    """Train a control network at the ticket of IMP round ``job.pruning_round``, like the ticket itself."""
+    ticket = _ticket_from_masks(settings, job.seed, job.masks, job.pruning_round)
+    if job.method == "random_reinit":
+        model = random_reinit_model(ticket, seed=job.seed + REINIT_SEED_OFFSET)
+    else:
+        model = random_mask_model(ticket, seed=job.seed)
+    result = train(model, data, settings.training(), seed=job.seed)
+    return {"pruning_round": job.pruning_round,
+            "records": [RoundRecord.from_training(job.pruning_round, model, result).to_dict()]}
+
+
+def _ticket_from_masks(settings: BenchmarkSettings, seed: int, masks: list, pruning_round: int) -> WinningTicket:
+    """The ``lottery_ticket`` job's round-``pruning_round`` ticket, rebuilt from its masks.
+
+    The pruner starts from ``MLP(layer_sizes, seed=seed)``, so its initialization is redrawn here exactly.
+    """
+    initial = MLP(settings.layer_sizes, seed=seed).get_parameters()
+    masks = [np.asarray(m, dtype=np.float32) for m in masks]
+    return WinningTicket(layer_sizes=settings.layer_sizes, masks=masks,
+                         weights=[apply_mask(w, m) for w, m in zip(initial.weights, masks)],
+                         biases=initial.biases, initial=initial, pruning_round=pruning_round, rewind="init")
+
+
+_METHODS = {"dense": _dense, "lottery_ticket": _lottery_ticket, "late_rewind": _late_rewind,
+            "magnitude": _magnitude, "random_reinit": _control, "random_mask": _control}

@@ -1,0 +1,138 @@
+"""What the benchmark leaves behind: a table, ``results.json`` and four figures.
+
+``results.json`` holds ``{"settings", "densities", "environment", "wall_time", "runs"}``:
+``runs`` are the jobs' result dicts (every per-seed, per-round ``RoundRecord`` row with
+its learning curve) without the masks, ``environment`` the machine, the library
+versions and the BLAS that threadpoolctl sees.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+from importlib import metadata
+from pathlib import Path
+from typing import Optional, Sequence
+
+from threadpoolctl import threadpool_info
+
+from ..plots import (aggregate, plot_accuracy_vs_density, plot_early_stopping, plot_first_layer_mask,
+                     plot_learning_curves)
+from ..storage import write_text_atomic
+from .settings import METHODS, BenchmarkSettings
+
+LABELS = {
+    "dense": "dense",
+    "lottery_ticket": "winning ticket (rewind to init)",
+    "late_rewind": "winning ticket (late rewind)",
+    "magnitude": "one-shot magnitude pruning + fine-tuning",
+    "random_reinit": "random reinit (ticket's mask)",
+    "random_mask": "random mask (original init)",
+}
+COLORS = {method: f"C{i}" for i, method in enumerate(METHODS)}
+PACKAGES = ("lottery_np", "numpy", "numba", "joblib", "threadpoolctl", "matplotlib", "scikit-learn")
+
+
+def method_points(runs: Sequence[dict]) -> dict[str, list[dict]]:
+    """Every trained network as a point of the plots' results format, keyed by method.
+
+    The dense baseline is the ``dense`` runs; every other method contributes its pruned
+    rounds (round >= 1). Points carry ``pruning_round`` and ``wall_time`` besides the
+    format's ``density``, ``test_accuracy``, ``early_stop_iteration`` and ``seed``.
+    """
+    points: dict[str, list[dict]] = {}
+    for run in runs:
+        for record in run["records"]:
+            if run["method"] == "dense" or record["pruning_round"] >= 1:
+                points.setdefault(run["method"], []).append({
+                    "density": record["density"], "test_accuracy": record["early_stop_test_accuracy"],
+                    "early_stop_iteration": record["early_stop_iteration"], "seed": run["seed"],
+                    "pruning_round": record["pruning_round"], "wall_time": record["wall_time"],
+                })
+    return {method: points[method] for method in METHODS if method in points}
+
+
+def format_table(runs: Sequence[dict]) -> str:
+    """One row per method and density: test accuracy at early stopping (mean ± std over seeds),
+    mean early-stopping iteration and mean training time of one network."""
+    lines = [f"{'method':<16} {'round':>5} {'density %':>9} {'test acc % (ES)':>16} {'ES iter':>8} "
+             f"{'time s':>7} {'seeds':>5}"]
+    for method, points in method_points(runs).items():
+        accuracy = aggregate(points, "test_accuracy")
+        iteration = {d: mean for d, mean, _, _ in aggregate(points, "early_stop_iteration")}
+        time = {d: mean for d, mean, _, _ in aggregate(points, "wall_time")}
+        rounds = {round(p["density"], 12): p["pruning_round"] for p in points}
+        for density, mean, std, n in accuracy:
+            lines.append(
+                f"{method:<16} {rounds[density]:>5} {100 * density:>9.2f} {100 * mean:>9.2f} ± {100 * std:<4.2f} "
+                f"{iteration[density]:>8.0f} {time[density]:>7.1f} {n:>5}"
+            )
+    return "\n".join(lines)
+
+
+def format_tickets(runs: Sequence[dict]) -> str:
+    """The round each IMP run selects (sparsest within one point of dense validation accuracy)."""
+    lines = []
+    for run in runs:
+        if "ticket_round" in run:
+            record = run["records"][run["ticket_round"]]
+            lines.append(f"{run['method']:<16} seed {run['seed']}: ticket = round {run['ticket_round']} "
+                         f"({100 * record['density']:.2f} % of weights, test accuracy at ES "
+                         f"{100 * record['early_stop_test_accuracy']:.2f} %)")
+    return "\n".join(lines)
+
+
+def environment(n_jobs: int, backend: Optional[str]) -> dict:
+    """The machine and software a run used."""
+    versions = {}
+    for package in PACKAGES:
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = None
+    threading = {k: v for k, v in os.environ.items() if k.startswith(("OPENBLAS", "OMP", "MKL", "NUMBA"))}
+    return {"python": platform.python_version(), "platform": platform.platform(), "cpu_count": os.cpu_count(),
+            "n_jobs": n_jobs, "backend": backend, "versions": versions, "blas": threadpool_info(),
+            "threading_environment": threading}
+
+
+def write_results(out: Path, settings: BenchmarkSettings, runs: Sequence[dict], env: dict, wall_time: float) -> Path:
+    """Write ``results.json`` (every per-seed number, without masks) into ``out``."""
+    payload = {
+        "settings": settings.to_dict(),
+        "densities": settings.densities(),
+        "environment": env,
+        "wall_time": wall_time,
+        "runs": [{k: v for k, v in run.items() if k != "masks"} for run in runs],
+    }
+    return write_text_atomic(Path(out) / "results.json", json.dumps(payload, indent=1))
+
+
+def write_plots(out: Path, runs: Sequence[dict], image_shape: Sequence[int]) -> list[Path]:
+    """The four figures, into ``out``.
+
+    Early stopping and learning curves leave out magnitude pruning, whose iterations
+    count fine-tuning from a trained network. Learning curves and the first-layer mask show the first
+    seed's selected ticket round (round 1 if no pruned round qualified).
+    """
+    out = Path(out)
+    points = method_points(runs)
+    results = {LABELS[m]: p for m, p in points.items()}
+    colors = {LABELS[m]: c for m, c in COLORS.items()}
+    timing = {label: p for label, p in results.items() if label != LABELS["magnitude"]}
+    first_seed = min(run["seed"] for run in runs)
+    lottery = next(r for r in runs if r["method"] == "lottery_ticket" and r["seed"] == first_seed)
+    ticket_round = lottery["ticket_round"] or 1
+    curves = {}
+    for run in runs:
+        if run["seed"] != first_seed or run["method"] == "magnitude":
+            continue
+        for record in run["records"]:
+            if record["pruning_round"] == (0 if run["method"] == "dense" else ticket_round):
+                curves[f"{LABELS[run['method']]}, {100 * record['density']:.3g} %"] = record["curve"]
+    return [
+        plot_accuracy_vs_density(results, out / "accuracy_vs_density.png", colors),
+        plot_early_stopping(timing, out / "early_stopping.png", colors),
+        plot_learning_curves(curves, out / "learning_curves.png"),
+        plot_first_layer_mask(lottery["masks"][ticket_round][0], image_shape, out / "first_layer_mask.png"),
+    ]
