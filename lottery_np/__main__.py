@@ -1,0 +1,4 @@
+"""``python -m lottery_np``: the same command line as ``lottery-np``."""
+from .cli import main
+
+raise SystemExit(main())

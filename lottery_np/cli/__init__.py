@@ -1,0 +1,122 @@
+"""The ``lottery-np`` command line (also ``python -m lottery_np``).
+
+Three commands:
+
+* ``lottery-np find-ticket ...`` -- iterative magnitude pruning with rewinding on one
+  dataset; the run folder ends up holding the ticket, its history and the plots
+  (:mod:`.find_ticket`, :mod:`.run_folder`);
+* ``lottery-np benchmark ...`` -- the paper's experiments; every argument is handed
+  to :func:`lottery_np.experiment.main`;
+* ``lottery-np plot RUN_DIR`` -- redraw the plots of a finished ``find-ticket`` run.
+
+A mistake on the command line or in the data costs the user one line on stderr,
+``lottery-np: error: ...``, and a non-zero exit status -- never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import NoReturn, Optional, Sequence
+
+from .. import __version__
+from ..data import DatasetNotFoundError
+from ..training import TrainingDivergedError
+from . import find_ticket
+
+PROG = "lottery-np"
+USAGE_ERROR, RUN_ERROR = 2, 1  # exit statuses; an interrupted run exits with 130 (128 + SIGINT)
+
+
+class UsageError(Exception):
+    """The command line could not be parsed."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` that raises its errors for :func:`main` to print as one line."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``lottery-np`` parser with its three sub-commands."""
+    parser = _Parser(prog=PROG, description="The Lottery Ticket Hypothesis (Frankle & Carbin, 2019), "
+                                            "in NumPy and Numba.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    find_ticket.add_parser(commands)
+    commands.add_parser(
+        "benchmark", add_help=False, help="run the paper's experiments (see 'lottery-np benchmark --help')",
+        description="Every argument is passed on to lottery_np.experiment.",
+    )
+    plot = commands.add_parser("plot", help="redraw the plots of a find-ticket run",
+                               description="Redraw the plots of a finished find-ticket run folder.")
+    plot.add_argument("run_dir", metavar="RUN_DIR", type=Path, help="the --out folder of a finished find-ticket run")
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run one ``lottery-np`` command and return its exit status.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        The arguments after the program name (default: ``sys.argv[1:]``).
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        # Known-args parsing leaves the benchmark's own options, in order, for the benchmark.
+        args, passed_on = build_parser().parse_known_args(argv)
+        if passed_on and args.command != "benchmark":
+            raise UsageError(f"unrecognized arguments: {' '.join(passed_on)} (see '{PROG} {args.command} --help')")
+    except UsageError as error:
+        return _fail(str(error), USAGE_ERROR)
+    except SystemExit as stop:  # --help and --version
+        return _exit_status(stop)
+    try:
+        if args.command == "benchmark":
+            return _benchmark(passed_on)
+        if args.command == "plot":
+            return _plot(args.run_dir)
+        return find_ticket.run(args, argv)
+    except DatasetNotFoundError as error:
+        return _fail(_dataset_not_found(error), RUN_ERROR)
+    except (ValueError, TypeError, OSError, TrainingDivergedError) as error:
+        return _fail(find_ticket.with_option_names(" ".join(str(error).split())), RUN_ERROR)
+    except KeyboardInterrupt:
+        return _fail("interrupted", find_ticket.INTERRUPTED)
+
+
+def _benchmark(argv: list[str]) -> int:
+    from ..experiment import main as experiment_main  # imported here: only this command needs it
+
+    try:
+        return experiment_main(argv)
+    except SystemExit as stop:  # the experiment's own parser exits on --help and on bad arguments
+        return _exit_status(stop)
+
+
+def _plot(run_dir: Path) -> int:
+    from ..plots import plot_run  # imported here: matplotlib takes a while to import
+
+    for path in plot_run(run_dir):
+        print(path)
+    return 0
+
+
+def _dataset_not_found(error: DatasetNotFoundError) -> str:
+    """The loader's advice, rephrased for the command line."""
+    reason = str(error).splitlines()[-1].replace("(download=False)", "(--no-download)")
+    folders = ", ".join(str(folder) for folder in error.searched)
+    return (f"{error.dataset} was not found in {folders}; pass --data-dir with the folder holding its four IDX "
+            f"files (or its parent). {reason}")
+
+
+def _fail(message: str, status: int) -> int:
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+    return status
+
+
+def _exit_status(stop: SystemExit) -> int:
+    return stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)

@@ -1,0 +1,80 @@
+"""The run folder of ``lottery-np find-ticket``: what it holds, and the checks before writing into it.
+
+A finished run folder holds
+
+* ``settings.json`` -- the command-line settings, written when the search starts, so that
+  ``--resume`` can name any setting that differs from the interrupted run's;
+* ``checkpoint.npz`` -- the search after every finished round, written atomically by the
+  pruner, so that ``--resume`` continues an interrupted run to the identical result;
+* ``ticket.npz`` -- the winning ticket (:meth:`~lottery_np.pruning.WinningTicket.save`);
+* ``history.json`` -- ``{"settings", "ticket_round", "density", "image_shape", "history"}``:
+  the settings again and every round's :meth:`~lottery_np.pruning.RoundRecord.to_dict`;
+* the figures that :func:`lottery_np.plots.plot_run` draws from the last two.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..pruning import WinningTicket
+from ..storage import write_text_atomic
+
+SETTINGS, CHECKPOINT, TICKET, HISTORY = "settings.json", "checkpoint.npz", "ticket.npz", "history.json"
+
+# Settings a resumed run may change: where files are and what is shown, or (the tolerance)
+# only which finished round is picked, which the resumed run redoes from the full history.
+MAY_CHANGE_ON_RESUME = ("data_dir", "download", "out", "resume", "progress", "accuracy_tolerance")
+
+
+def check_run_folder(out: Path, settings: dict, resume: bool) -> None:
+    """Refuse a fresh run over an earlier one, and a resumed run whose settings differ from its start.
+
+    Raises
+    ------
+    ValueError
+        If ``out`` is a file, holds a run and ``resume`` is False, or holds a run
+        started with other settings (the first such setting is named).
+    """
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out must be a folder, got the file {out}")
+    earlier = [name for name in (CHECKPOINT, TICKET) if (out / name).exists()]
+    if earlier and not resume:
+        raise ValueError(f"{out} already holds a run ({', '.join(earlier)}); "
+                         f"pass --resume to continue it, or choose another --out folder")
+    if earlier and (out / SETTINGS).is_file():
+        started_with = _read_json(out / SETTINGS)
+        for name, value in settings.items():
+            if name not in MAY_CHANGE_ON_RESUME and started_with.get(name) != value:
+                raise ValueError(f"--{name.replace('_', '-')} is {value!r} but the run in {out} was started with "
+                                 f"{started_with.get(name)!r}; resume with its settings, or choose another --out")
+
+
+def record_settings(out: Path, settings: dict) -> Path:
+    """Write ``settings.json`` into ``out`` (created if needed)."""
+    return write_text_atomic(out / SETTINGS, json.dumps(settings, indent=2) + "\n")
+
+
+def save_run(out: Path, ticket: WinningTicket, image_shape: tuple, settings: dict) -> list[Path]:
+    """Write ``ticket.npz``, ``history.json`` and the plots into ``out``; return every file of the run."""
+    from ..plots import plot_run  # imported here: matplotlib takes a while to import
+
+    ticket.save(out / TICKET)
+    history = {
+        "settings": settings,
+        "ticket_round": ticket.pruning_round,
+        "density": ticket.density,
+        "image_shape": list(image_shape),
+        "history": [record.to_dict() for record in ticket.history],
+    }
+    write_text_atomic(out / HISTORY, json.dumps(history, indent=2) + "\n")
+    return [out / SETTINGS, out / CHECKPOINT, out / TICKET, out / HISTORY, *plot_run(out)]
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        settings = json.loads(path.read_text())
+    except ValueError as error:
+        raise ValueError(f"{path} is not a settings file: {error}") from error
+    if not isinstance(settings, dict):
+        raise ValueError(f"{path} is not a settings file: it holds a {type(settings).__name__}, not an object")
+    return settings

@@ -1,0 +1,281 @@
+"""The ``lottery-np`` command line: a run folder end to end, one-line errors, and resuming a killed run.
+
+The resume tests start ``python -m lottery_np find-ticket`` in a subprocess, stop it
+(SIGKILL, or SIGINT as Ctrl-C does) right after its first round is checkpointed, resume
+it, and compare every array of the ticket and every number of the history (wall times
+aside) with an uninterrupted run of the same settings.
+"""
+import json
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import time
+import types
+
+import numpy as np
+import pytest
+
+from lottery_np.cli import main
+from lottery_np.data import ENV_VAR
+from lottery_np.storage import load_npz, read_json_array
+
+QUICK = ["find-ticket", "--dataset", "digits", "--hidden", "32", "16", "--epochs", "2", "--eval-every", "10",
+         "--rounds", "2", "--no-progress"]
+# Round 0 is checkpointed after about a second; the twelve rounds after it leave the test
+# seconds to stop the run, however loaded the machine (every round slows down alike).
+SLOW = ["find-ticket", "--dataset", "digits", "--hidden", "64", "32", "--epochs", "3", "--eval-every", "10",
+        "--rounds", "12", "--target-sparsity", "0.95", "--no-progress"]
+TIMEOUT = 300  # seconds; generous, for a loaded two-core machine
+
+
+def start(*args: str) -> subprocess.Popen:
+    """Start ``python -m lottery_np ARGS``."""
+    return subprocess.Popen([sys.executable, "-m", "lottery_np", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def finish(process: subprocess.Popen) -> tuple[int, str, str]:
+    stdout, stderr = process.communicate(timeout=TIMEOUT)
+    return process.returncode, stdout, stderr
+
+
+def stop_after_first_round(process: subprocess.Popen, run_dir, signal_number: int) -> None:
+    """Send ``signal_number`` as soon as the run has checkpointed a round."""
+    deadline = time.monotonic() + TIMEOUT
+    while not (run_dir / "checkpoint.npz").exists():
+        assert process.poll() is None, f"the run ended before its first checkpoint: {process.communicate()}"
+        assert time.monotonic() < deadline, "no checkpoint appeared"
+        time.sleep(0.01)
+    process.send_signal(signal_number)
+
+
+def checkpointed_history(run_dir) -> list[dict]:
+    return read_json_array(load_npz(run_dir / "checkpoint.npz", ["meta"])["meta"])["history"]
+
+
+def without_wall_times(history: list[dict]) -> list[dict]:
+    return [{key: value for key, value in row.items() if key != "wall_time"} for row in history]
+
+
+def assert_same_run(run_dir, reference_dir) -> None:
+    """The ticket's arrays are bit-identical and the history's numbers equal (wall times aside)."""
+    ticket, reference = load_npz(run_dir / "ticket.npz", []), load_npz(reference_dir / "ticket.npz", [])
+    assert sorted(ticket) == sorted(reference)
+    for key in reference:
+        if key != "meta":  # the ticket's meta holds the history, wall times included
+            assert np.array_equal(ticket[key], reference[key]), f"ticket array {key} differs"
+    history, expected = (json.loads((folder / "history.json").read_text()) for folder in (run_dir, reference_dir))
+    for key in ("ticket_round", "density", "image_shape"):
+        assert history[key] == expected[key], f"history.json {key} differs"
+    assert without_wall_times(history["history"]) == without_wall_times(expected["history"])
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    """A finished two-round run on the digits, run in this process."""
+    run_dir = tmp_path_factory.mktemp("quick") / "run"
+    assert main([*QUICK, "--out", str(run_dir)]) == 0
+    return run_dir
+
+
+@pytest.fixture(scope="module")
+def reference_run(tmp_path_factory):
+    """An uninterrupted run with the ``SLOW`` settings."""
+    run_dir = tmp_path_factory.mktemp("reference") / "run"
+    assert main([*SLOW, "--out", str(run_dir)]) == 0
+    return run_dir
+
+
+def test_find_ticket_writes_the_run_folder_and_prints_the_summary(tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    assert main([*QUICK[:-1], "--out", str(run_dir)]) == 0  # with progress bars
+    out, err = capsys.readouterr()
+    assert "pruning rounds" in err and "Traceback" not in err
+    history = json.loads((run_dir / "history.json").read_text())
+    assert set(history) == {"settings", "ticket_round", "density", "image_shape", "history"}
+    assert history["settings"]["hidden"] == [32, 16] and history["settings"]["dataset"] == "digits"
+    assert history["image_shape"] == [8, 8]
+    assert [row["pruning_round"] for row in history["history"]] == [0, 1, 2]
+    assert json.loads((run_dir / "settings.json").read_text()) == history["settings"]
+    ticket_round = history["ticket_round"]
+    assert history["density"] == history["history"][ticket_round]["density"]
+    assert "density" in out and f"winning ticket: round {ticket_round}" in out
+    printed = out.split("files:\n")[1].split()
+    names = {os.path.basename(path) for path in printed}
+    assert {"settings.json", "checkpoint.npz", "ticket.npz", "history.json"} <= names
+    assert any(name.endswith(".png") for name in names), "no plots written"
+    assert all(os.path.isfile(path) for path in printed)
+
+
+def test_plot_redraws_a_finished_run(quick_run, capsys):
+    assert main(["plot", str(quick_run)]) == 0
+    printed = capsys.readouterr().out.split()
+    assert printed and all(path.endswith(".png") and os.path.isfile(path) for path in printed)
+
+
+def test_help_works_as_a_module():
+    result = subprocess.run([sys.executable, "-m", "lottery_np", "--help"], capture_output=True, text=True,
+                            timeout=TIMEOUT)
+    assert result.returncode == 0
+    assert all(command in result.stdout for command in ("find-ticket", "benchmark", "plot"))
+
+
+def test_find_ticket_help_states_the_defaults(capsys):
+    assert main(["find-ticket", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "default: mnist" in text and "default: 0.9" in text and "default: 300 100" in text
+
+
+@pytest.mark.parametrize("arguments, named", [
+    (["--dataset", "cifar"], "--dataset"),
+    (["--target-sparsity", "1.5"], "--target-sparsity"),
+    (["--rounds", "0"], "--rounds"),
+    (["--rewind", "foo"], "--rewind"),
+    (["--epochs", "0"], "--epochs"),
+    (["--epochs", "nan"], "--epochs"),
+    (["--eval-every", "0"], "--eval-every"),
+    (["--hidden", "0"], "--hidden"),
+    (["--seed", "-1"], "--seed"),
+    (["--learning-rate", "-1"], "--learning-rate"),
+    (["--iterations", "5", "--epochs", "1"], "--iterations"),
+    (["--colour", "red"], "--colour"),
+    (["--rewind", "iteration:1000"], "--rewind"),  # found only once the data says 40 iterations
+    (["--batch-size", "5000"], "--batch-size"),
+])
+def test_a_bad_argument_costs_one_line(arguments, named, tmp_path, capsys):
+    status = main([*QUICK, "--out", str(tmp_path / "run"), *arguments])
+    out, err = capsys.readouterr()
+    assert status != 0 and out == ""
+    assert err.startswith("lottery-np: error: ") and err.count("\n") == 1, err
+    assert named in err
+
+
+def test_settings_are_checked_before_anything_is_written(tmp_path, capsys):
+    assert main([*QUICK, "--out", str(tmp_path / "run"), "--rounds", "0"]) != 0
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("arguments", [
+    ["find-ticket", "--dataset", "digits"],  # no --out
+    ["plot"],
+    ["no-such-command"],
+    [],
+])
+def test_bad_command_lines_cost_one_line(arguments, capsys):
+    assert main(arguments) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("lottery-np: error: ") and err.count("\n") == 1, err
+
+
+def test_missing_data_that_cannot_be_downloaded_costs_one_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    arguments = ["find-ticket", "--dataset", "mnist", "--data-dir", str(tmp_path / "empty"), "--no-download",
+                 "--out", str(tmp_path / "run")]
+    assert main(arguments) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("lottery-np: error: mnist was not found") and err.count("\n") == 1, err
+    assert "--data-dir" in err and "--no-download" in err
+
+
+def test_plot_of_a_folder_that_is_no_run_costs_one_line(tmp_path, capsys):
+    assert main(["plot", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("lottery-np: error: ") and err.count("\n") == 1 and "history.json" in err, err
+
+
+def test_a_bad_argument_prints_no_traceback_from_a_real_process(tmp_path):
+    process = start(*QUICK, "--out", str(tmp_path / "run"), "--target-sparsity", "1.5")
+    status, out, err = finish(process)
+    assert status == 1 and out == ""
+    assert err == "lottery-np: error: --target-sparsity must be in [0, 1), got 1.5\n"
+
+
+def test_an_earlier_run_is_not_overwritten_without_resume(quick_run, capsys):
+    before = (quick_run / "ticket.npz").read_bytes()
+    assert main([*QUICK, "--out", str(quick_run)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--resume" in err and "another --out" in err
+    assert (quick_run / "ticket.npz").read_bytes() == before
+
+
+def test_out_must_be_a_folder(tmp_path, capsys):
+    (tmp_path / "file").write_text("")
+    assert main([*QUICK, "--out", str(tmp_path / "file")]) == 1
+    assert "--out must be a folder" in capsys.readouterr().err
+
+
+def test_resume_with_other_settings_names_the_setting(quick_run, capsys):
+    assert main([*QUICK, "--out", str(quick_run), "--resume", "--seed", "7"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--seed is 7" in err and "started with 0" in err, err
+
+
+def test_resuming_a_finished_run_rewrites_the_same_ticket(quick_run, tmp_path):
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for name in ("settings.json", "checkpoint.npz"):
+        (copy / name).write_bytes((quick_run / name).read_bytes())
+    assert main([*QUICK, "--out", str(copy), "--resume"]) == 0
+    assert_same_run(copy, quick_run)
+    assert (json.loads((copy / "history.json").read_text())["history"]
+            == json.loads((quick_run / "history.json").read_text())["history"])  # nothing retrained
+
+
+def test_benchmark_passes_every_argument_on(monkeypatch):
+    received = []
+    experiment = types.ModuleType("lottery_np.experiment")
+    experiment.main = lambda argv=None: received.append(argv) or 3
+    monkeypatch.setitem(sys.modules, "lottery_np.experiment", experiment)
+    arguments = ["--seed", "3", "digits", "-x", "--rounds=2", "--help"]
+    assert main(["benchmark", *arguments]) == 3
+    assert received == [arguments]
+
+
+def test_benchmark_help_comes_from_the_experiment(capsys):
+    assert main(["benchmark", "--help"]) == 0
+    assert capsys.readouterr().out.startswith("usage:")
+
+
+def test_a_killed_run_resumes_to_the_uninterrupted_result(reference_run, tmp_path):
+    run_dir = tmp_path / "run"
+    process = start(*SLOW, "--out", str(run_dir))
+    stop_after_first_round(process, run_dir, signal.SIGKILL)
+    if finish(process)[0] == 0:
+        assert_same_run(run_dir, reference_run)
+        pytest.skip("the run finished before it was killed, so resuming was not exercised")
+    saved = checkpointed_history(run_dir)
+    status, _, err = finish(start(*SLOW, "--out", str(run_dir), "--resume"))
+    assert status == 0, err
+    assert_same_run(run_dir, reference_run)
+    resumed = json.loads((run_dir / "history.json").read_text())["history"]
+    assert resumed[:len(saved)] == saved, "the checkpointed rounds were trained again instead of loaded"
+
+
+@pytest.fixture
+def children_feel_ctrl_c():
+    """A child inherits an ignored SIGINT (as under ``nohup``); un-ignore it here while the test runs."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+@pytest.mark.usefixtures("children_feel_ctrl_c")
+def test_ctrl_c_says_how_to_resume_and_that_command_finishes_the_run(reference_run, tmp_path):
+    run_dir = tmp_path / "run"
+    process = start(*SLOW, "--out", str(run_dir))
+    stop_after_first_round(process, run_dir, signal.SIGINT)
+    status, out, err = finish(process)
+    if status == 0:
+        assert_same_run(run_dir, reference_run)
+        pytest.skip("the run finished before Ctrl-C, so resuming was not exercised")
+    assert status == 130 and out == ""
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    assert f"the finished rounds are saved in {run_dir / 'checkpoint.npz'}" in err
+    command = shlex.split(err.split("continue with: ")[1])
+    assert command[0] == "lottery-np" and command[-1] == "--resume"
+    status, _, err = finish(start(*command[1:]))
+    assert status == 0, err
+    assert_same_run(run_dir, reference_run)
