@@ -17,6 +17,12 @@ from typing import Iterable, Mapping
 import numpy as np
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _write_atomic(path: str | os.PathLike, write, mode: str) -> Path:
     """Call ``write(stream)`` on a temporary file beside ``path``, then move it into place."""
     path = Path(path)
@@ -25,6 +31,7 @@ def _write_atomic(path: str | os.PathLike, write, mode: str) -> Path:
     try:
         with os.fdopen(handle, mode) as stream:
             write(stream)
+        os.chmod(temporary, 0o666 & ~_current_umask())  # mkstemp makes files private (0600)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

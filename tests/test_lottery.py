@@ -200,3 +200,15 @@ def test_find_ticket_rejects_bad_input(tiny_digits):
     late = make_pruner(rounds=1, rewind=RewindStrategy.Iteration(500), epochs=1)
     with pytest.raises(ValueError, match="rewind iteration must be less than the 20"):
         late.find_ticket(MLP(SIZES), tiny_digits)
+
+
+def test_resume_with_other_data_or_init_is_refused(tiny_digits, tmp_path):
+    from types import SimpleNamespace
+
+    path = tmp_path / "checkpoint.npz"
+    make_pruner(rounds=1).find_ticket(MLP(SIZES, seed=0), tiny_digits, checkpoint=path)
+    reversed_data = SimpleNamespace(**{**vars(tiny_digits), "X_train": tiny_digits.X_train[::-1]})
+    with pytest.raises(ValueError, match="other settings"):
+        make_pruner(rounds=1).find_ticket(MLP(SIZES, seed=0), reversed_data, checkpoint=path, resume=True)
+    with pytest.raises(ValueError, match="other settings"):
+        make_pruner(rounds=1).find_ticket(MLP(SIZES, seed=1), tiny_digits, checkpoint=path, resume=True)

@@ -8,6 +8,7 @@ lottery ticket search and the magnitude-pruning baseline.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -80,6 +81,22 @@ def as_training_data(train_data, options: PruningOptions, test_data=None) -> Sim
                            X_test=test[0], y_test=test[1])
 
 
+def _digest(*arrays: np.ndarray) -> str:
+    """A short SHA-256 of the arrays' bytes, to recognise the same inputs when resuming."""
+    digest = hashlib.sha256()
+    for array in arrays:
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()[:16]
+
+
+def _data_digest(data: SimpleNamespace) -> str:
+    """Digest of the labels and a strided sample of the features of every split."""
+    splits = [(data.X_train, data.y_train), (data.X_val, data.y_val)]
+    if data.X_test is not None:
+        splits.append((data.X_test, data.y_test))
+    return _digest(*(part for X, y in splits for part in (np.asarray(y), np.asarray(X)[::97])))
+
+
 def _check_fits(model: MLP, data: SimpleNamespace) -> None:
     n_features, n_classes = model.layer_sizes[0], model.layer_sizes[-1]
     for split in ("train", "val", "test"):
@@ -139,7 +156,7 @@ def run_iterative_pruning(
         raise ValueError(f"rewind iteration must be less than the {total} training iterations, got {policy.rewind_iteration}")
     schedule = PruningSchedule(model, options)
     fingerprint = {**options.fingerprint(), "policy": repr(policy), "layer_sizes": list(model.layer_sizes),
-                   "n_train": len(data.X_train)}
+                   "data": _data_digest(data), "initial_weights": _digest(*model.weights, *model.biases)}
     work = model.copy()
     if resume and checkpoint_exists(checkpoint):
         state = load_checkpoint(checkpoint, fingerprint)
