@@ -65,7 +65,7 @@ def run_chapter(tmp_path: Path, small: bool, timeout: float) -> subprocess.Compl
     # and on a busy machine idle threads spin against other processes. Measured on a loaded
     # two-core machine: 32 s for the small run with two Numba threads, 7 s with one.
     env = dict(os.environ, MPLBACKEND="Agg", OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1",
-               MKL_NUM_THREADS="1", NUMBA_NUM_THREADS="1")
+               MKL_NUM_THREADS="1", NUMBA_NUM_THREADS="1", TMPDIR=str(tmp_path))  # the chapter's files land here
     if small:
         env["LOTTERY_NP_BOOK_SMALL"] = "1"
     else:
