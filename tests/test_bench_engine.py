@@ -1,0 +1,32 @@
+"""Smoke test of ``benchmarks/bench_engine.py --quick``: it runs, prints its tables and writes sane JSON."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_engine.py"
+
+
+def test_quick_run_writes_tables_and_json(tmp_path):
+    out = tmp_path / "bench.json"
+    completed = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--threads", "1", "--json", str(out)],
+                               capture_output=True, text=True, timeout=300, check=False)
+    assert completed.returncode == 0, completed.stderr
+    assert "s/epoch" in completed.stdout and "speedup" in completed.stdout
+
+    results = json.loads(out.read_text())
+    assert results["config"]["dataset"] == "digits"
+    assert results["config"]["sklearn_dtype"] == "float32"
+    for name in ("lottery_np", "lottery_np train()", "scikit-learn"):
+        entry = results["epoch"][name]
+        assert len(entry["samples"]) == results["config"]["repeats"]
+        assert entry["seconds_per_epoch"] > 0
+    assert "lottery_np/scikit-learn" in results["ratios"]
+    densities = {row["density"] for row in results["sparse_vs_dense"]}
+    assert densities == {1.0, 0.1}
+    for row in results["sparse_vs_dense"]:
+        assert row["dense_seconds"] > 0 and row["sparse_seconds"] > 0
+        assert abs(row["speedup"] - row["dense_seconds"] / row["sparse_seconds"]) < 1e-12
+    env = results["environment"]
+    assert env["cpu_count"] >= 1 and env["versions"]["numpy"]
+    assert set(env["openblas_env"]) == {"OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"}
