@@ -112,12 +112,15 @@ def plot_learning_curves(curves: Mapping[str, Mapping[str, Sequence]], path: str
     curves : mapping of label to curve
         Each curve is a ``LearningCurve.to_dict()`` (or ``RoundRecord.curve``): lists
         ``iterations`` and ``metric``; a ``val_loss`` list adds a dot at early stopping.
+        The y axis starts near the 5th percentile of all values, so the first
+        evaluations (far below the rest) fall off the bottom.
     metric : {"test_accuracy", "val_accuracy"}
     """
     if not curves:
         raise ValueError("curves must hold at least one learning curve, got an empty mapping")
     fig = _figure((6.4, 4.4))
     ax = fig.add_subplot()
+    values = []
     for label, curve in curves.items():
         if "iterations" not in curve or metric not in curve:
             raise ValueError(f"curves[{label!r}] must have 'iterations' and {metric!r}, got {sorted(curve)}")
@@ -126,6 +129,10 @@ def plot_learning_curves(curves: Mapping[str, Mapping[str, Sequence]], path: str
         if curve.get("val_loss"):
             best = int(np.nanargmin(np.asarray(curve["val_loss"], dtype=float)))
             ax.plot(x[best], y[best], "o", color=line.get_color())
+        values.extend(y.tolist())
+    if np.isfinite(values).any():  # zoom past the first evaluations, where the networks differ little
+        low, high = np.nanpercentile(values, 5), np.nanmax(values)
+        ax.set_ylim(low - 0.1 * (high - low), high + 0.05 * (high - low) + 0.1)
     ax.set_xlabel("training iteration")
     ax.set_ylabel(f"{metric.replace('_', ' ')} (%)")
     ax.set_title("Learning curves (dot: early stopping)")

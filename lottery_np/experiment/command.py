@@ -19,7 +19,6 @@ QUICK_SUBSET = (5_000, 1_000, 2_000)
 def build_parser(parser: Optional[argparse.ArgumentParser] = None) -> argparse.ArgumentParser:
     """The benchmark's arguments, added to ``parser`` (e.g. a subcommand's) or to a new parser."""
     parser = parser or argparse.ArgumentParser(
-        prog="lth_vs_magnitude",
         description="Winning tickets vs magnitude pruning vs random controls, over several seeds (LeNet-300-100).",
     )
     parser.add_argument("--dataset", choices=("mnist", "fashion-mnist", "digits"),

@@ -14,13 +14,13 @@ from __future__ import annotations
 import contextlib
 import functools
 import time
-from typing import NamedTuple, Optional
+from typing import Iterator, NamedTuple, Optional
 
 import numba
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from ..data import load_dataset
+from ..data import Dataset, load_dataset
 from ..model import MLP, apply_mask
 from ..pruning import RewindStrategy, RoundRecord, WinningTicket, random_mask_model, random_reinit_model
 from ..training import train
@@ -40,14 +40,14 @@ class Job(NamedTuple):
 
 
 @functools.lru_cache(maxsize=2)
-def load_data(dataset: str, data_dir: Optional[str], subset: Optional[tuple]):
+def load_data(dataset: str, data_dir: Optional[str], subset: Optional[tuple]) -> Dataset:
     """The dataset of the settings, loaded once per process."""
     data = load_dataset(dataset, data_dir)
     return data.subset(*subset) if subset else data
 
 
 @contextlib.contextmanager
-def single_threaded():
+def single_threaded() -> Iterator[None]:
     """Run BLAS and Numba on one thread: jobs, not threads, use the cores, and numbers never depend on n_jobs."""
     previous = numba.get_num_threads()
     numba.set_num_threads(1)

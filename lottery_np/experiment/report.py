@@ -108,31 +108,42 @@ def write_results(out: Path, settings: BenchmarkSettings, runs: Sequence[dict], 
     return write_text_atomic(Path(out) / "results.json", json.dumps(payload, indent=1))
 
 
+def _first_ticket(runs: Sequence[dict]) -> tuple[dict, int]:
+    """The first seed's ``lottery_ticket`` run and its selected round (round 1 if no pruned round qualified)."""
+    first_seed = min(run["seed"] for run in runs)
+    lottery = next(r for r in runs if r["method"] == "lottery_ticket" and r["seed"] == first_seed)
+    return lottery, lottery["ticket_round"] or 1
+
+
+def ticket_curves(runs: Sequence[dict]) -> dict[str, dict]:
+    """Learning curves of the first seed: dense, and every method but magnitude pruning at the ticket's round."""
+    lottery, ticket_round = _first_ticket(runs)
+    curves = {}
+    for run in runs:
+        if run["seed"] != lottery["seed"] or run["method"] == "magnitude":
+            continue
+        for record in run["records"]:
+            if record["pruning_round"] == (0 if run["method"] == "dense" else ticket_round):
+                curves[f"{LABELS[run['method']]}, {100 * record['density']:.3g} %"] = record["curve"]
+    return curves
+
+
 def write_plots(out: Path, runs: Sequence[dict], image_shape: Sequence[int]) -> list[Path]:
     """The four figures, into ``out``.
 
-    Early stopping and learning curves leave out magnitude pruning, whose iterations
-    count fine-tuning from a trained network. Learning curves and the first-layer mask show the first
-    seed's selected ticket round (round 1 if no pruned round qualified).
+    Early stopping and learning curves (:func:`ticket_curves`) leave out magnitude
+    pruning, whose iterations count fine-tuning from a trained network. The first-layer
+    mask is the first seed's selected ticket (round 1 if no pruned round qualified).
     """
     out = Path(out)
     points = method_points(runs)
     results = {LABELS[m]: p for m, p in points.items()}
     colors = {LABELS[m]: c for m, c in COLORS.items()}
     timing = {label: p for label, p in results.items() if label != LABELS["magnitude"]}
-    first_seed = min(run["seed"] for run in runs)
-    lottery = next(r for r in runs if r["method"] == "lottery_ticket" and r["seed"] == first_seed)
-    ticket_round = lottery["ticket_round"] or 1
-    curves = {}
-    for run in runs:
-        if run["seed"] != first_seed or run["method"] == "magnitude":
-            continue
-        for record in run["records"]:
-            if record["pruning_round"] == (0 if run["method"] == "dense" else ticket_round):
-                curves[f"{LABELS[run['method']]}, {100 * record['density']:.3g} %"] = record["curve"]
+    lottery, ticket_round = _first_ticket(runs)
     return [
         plot_accuracy_vs_density(results, out / "accuracy_vs_density.png", colors),
         plot_early_stopping(timing, out / "early_stopping.png", colors),
-        plot_learning_curves(curves, out / "learning_curves.png"),
+        plot_learning_curves(ticket_curves(runs), out / "learning_curves.png"),
         plot_first_layer_mask(lottery["masks"][ticket_round][0], image_shape, out / "first_layer_mask.png"),
     ]
