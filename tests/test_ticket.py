@@ -79,6 +79,11 @@ def test_random_reinit_control_keeps_the_mask_with_new_weights(ticket):
     assert all((w[m == 0] == 0).all() for w, m in zip(control.weights, ticket.masks))
 
 
+def test_random_reinit_refuses_the_tickets_own_seed(ticket):
+    with pytest.raises(ValueError, match="redraws the ticket's own initialization"):
+        random_reinit_model(ticket, seed=3)  # the fixture's network was built with seed 3
+
+
 def test_random_mask_control_keeps_per_layer_counts_and_the_original_init(ticket):
     control = random_mask_model(ticket, seed=1)
     assert [int(m.sum()) for m in control.masks] == [int(m.sum()) for m in ticket.masks]

@@ -8,6 +8,7 @@ versions and the BLAS that threadpoolctl sees.
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 from importlib import metadata
@@ -33,13 +34,24 @@ COLORS = {method: f"C{i}" for i, method in enumerate(METHODS)}
 PACKAGES = ("lottery_np", "numpy", "numba", "joblib", "threadpoolctl", "matplotlib", "scikit-learn")
 
 
+def _iterations_to_reach(curve: dict, val_accuracy: float) -> Optional[int]:
+    """First evaluated iteration whose validation accuracy is at least ``val_accuracy`` (None if never)."""
+    for iteration, accuracy in zip(curve["iterations"], curve["val_accuracy"]):
+        if accuracy >= val_accuracy:
+            return iteration
+    return None
+
+
 def method_points(runs: Sequence[dict]) -> dict[str, list[dict]]:
     """Every trained network as a point of the plots' results format, keyed by method.
 
     The dense baseline is the ``dense`` runs; every other method contributes its pruned
-    rounds (round >= 1). Points carry ``pruning_round`` and ``wall_time`` besides the
+    rounds (round >= 1). Points carry ``pruning_round``, ``wall_time`` and
+    ``iterations_to_dense_best`` (the first evaluation at which the validation accuracy
+    reached the best one of the same seed's dense network; None if never) besides the
     format's ``density``, ``test_accuracy``, ``early_stop_iteration`` and ``seed``.
     """
+    dense_best = {run["seed"]: max(run["records"][0]["curve"]["val_accuracy"]) for run in runs if run["method"] == "dense"}
     points: dict[str, list[dict]] = {}
     for run in runs:
         for record in run["records"]:
@@ -48,24 +60,29 @@ def method_points(runs: Sequence[dict]) -> dict[str, list[dict]]:
                     "density": record["density"], "test_accuracy": record["early_stop_test_accuracy"],
                     "early_stop_iteration": record["early_stop_iteration"], "seed": run["seed"],
                     "pruning_round": record["pruning_round"], "wall_time": record["wall_time"],
+                    "iterations_to_dense_best": _iterations_to_reach(record["curve"], dense_best[run["seed"]]),
                 })
     return {method: points[method] for method in METHODS if method in points}
 
 
 def format_table(runs: Sequence[dict]) -> str:
     """One row per method and density: test accuracy at early stopping (mean ± std over seeds),
-    mean early-stopping iteration and mean training time of one network."""
+    mean early-stopping iteration, mean iterations to reach the dense network's best validation
+    accuracy (with how many seeds reached it), and mean training time of one network."""
     lines = [f"{'method':<16} {'round':>5} {'density %':>9} {'test acc % (ES)':>16} {'ES iter':>8} "
-             f"{'time s':>7} {'seeds':>5}"]
+             f"{'to dense best':>13} {'time s':>7} {'seeds':>5}"]
     for method, points in method_points(runs).items():
         accuracy = aggregate(points, "test_accuracy")
         iteration = {d: mean for d, mean, _, _ in aggregate(points, "early_stop_iteration")}
+        reach = {d: (mean, n) for d, mean, _, n in aggregate(points, "iterations_to_dense_best")}
         time = {d: mean for d, mean, _, _ in aggregate(points, "wall_time")}
         rounds = {round(p["density"], 12): p["pruning_round"] for p in points}
         for density, mean, std, n in accuracy:
+            reached_mean, reached = reach.get(density, (math.nan, 0))
+            to_best = f"{reached_mean:.0f} ({reached}/{n})" if reached else f"never (0/{n})"
             lines.append(
                 f"{method:<16} {rounds[density]:>5} {100 * density:>9.2f} {100 * mean:>9.2f} ± {100 * std:<4.2f} "
-                f"{iteration[density]:>8.0f} {time[density]:>7.1f} {n:>5}"
+                f"{iteration[density]:>8.0f} {to_best:>13} {time[density]:>7.1f} {n:>5}"
             )
     return "\n".join(lines)
 

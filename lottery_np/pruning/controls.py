@@ -16,8 +16,17 @@ from .ticket import WinningTicket
 
 
 def random_reinit_model(ticket: WinningTicket, seed: int) -> MLP:
-    """The ticket's masks over a fresh Glorot-normal initialization drawn from ``seed``."""
+    """The ticket's masks over a fresh Glorot-normal initialization drawn from ``seed``.
+
+    Raises
+    ------
+    ValueError
+        If ``seed`` redraws the ticket's own initialization (the seed its network was
+        built with): that "control" would be the ticket itself.
+    """
     model = MLP(ticket.layer_sizes, seed=seed)
+    if all(np.array_equal(w, w0) for w, w0 in zip(model.weights, ticket.initial.weights)):
+        raise ValueError(f"seed {seed} redraws the ticket's own initialization; pick another seed for the control")
     model.set_masks(ticket.masks)
     return model
 
