@@ -5,7 +5,10 @@ Run as::
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_engine.py --json results/bench_engine.json
 
 (those two variables slow NumPy's OpenBLAS on some machines; the tests and CI
-leave them alone, and the values in force are recorded in the JSON).
+leave them alone, and the values in force are recorded in the JSON). On a machine
+that other processes load, add ``--threads 1``: BLAS and Numba threads that must
+share their cores with other work make every engine several times slower and
+the numbers erratic.
 
 1. **Dense epoch.** LeNet-300-100 (784-300-100-10) trains on MNIST, batch 60,
    Adam at lr 1.2e-3, float32, in three engines measured side by side:
@@ -249,7 +252,7 @@ def sparse_vs_dense(X: np.ndarray, y: np.ndarray, layer_sizes: Sequence[int], de
             row.update({f"{path}_seconds": statistics.median(s[1:]) for path, s in samples.items()})
             row["speedup"] = row["dense_seconds"] / row["sparse_seconds"]
             if measure_step_ratio is not None:
-                kernels_only = measure_step_ratio(density, batch_size, repeats)
+                kernels_only = measure_step_ratio(density, batch_size, 5 * repeats)  # cheap: no model, no Adam
                 row["kernels_only_speedup"] = kernels_only["speedup"]
             rows.append(row)
             print(f"density {density}, batch {batch_size}: speedup {row['speedup']:.2f}x", file=sys.stderr, flush=True)

@@ -15,7 +15,7 @@ def test_dense_lenet_300_100_reaches_97_8_percent_on_mnist():
     try:
         data = load_mnist(download=False)
     except DatasetNotFoundError as error:
-        pytest.skip(f"MNIST not available: {error}")
+        pytest.skip(f"MNIST not available: {str(error).splitlines()[0]} (set LOTTERY_NP_DATA)")
     model = MLP(seed=0)
     config = TrainingConfig(epochs=10, batch_size=60, optimizer="adam", learning_rate=1.2e-3, eval_every=916)
     result = train(model, data, config, seed=0)
