@@ -15,7 +15,7 @@ from numba import njit
 from .model import MLP
 
 
-@njit(cache=True, fastmath=True)
+@njit(cache=True, fastmath=True, error_model="numpy")
 def _adam_all(param, grad, m, v, step_size, beta1, beta2, epsilon):  # pragma: no cover - jitted
     """In-place Adam on every entry (a contiguous loop the compiler vectorises)."""
     for i in range(param.size):
@@ -24,7 +24,7 @@ def _adam_all(param, grad, m, v, step_size, beta1, beta2, epsilon):  # pragma: n
         param[i] -= step_size * m[i] / (np.sqrt(v[i]) + epsilon)
 
 
-@njit(cache=True, fastmath=True)
+@njit(cache=True, fastmath=True, error_model="numpy")
 def _adam_active(param, grad, m, v, active, step_size, beta1, beta2, epsilon):  # pragma: no cover - jitted
     """In-place Adam on the flat entries ``active`` only."""
     for k in range(active.size):
@@ -34,7 +34,7 @@ def _adam_active(param, grad, m, v, active, step_size, beta1, beta2, epsilon):  
         param[i] -= step_size * m[i] / (np.sqrt(v[i]) + epsilon)
 
 
-@njit(cache=True, fastmath=True)
+@njit(cache=True, fastmath=True, error_model="numpy")
 def _momentum_all(param, grad, velocity, learning_rate, momentum):  # pragma: no cover - jitted
     """In-place SGD with (heavy-ball) momentum on every entry."""
     for i in range(param.size):
@@ -42,7 +42,7 @@ def _momentum_all(param, grad, velocity, learning_rate, momentum):  # pragma: no
         param[i] += velocity[i]
 
 
-@njit(cache=True, fastmath=True)
+@njit(cache=True, fastmath=True, error_model="numpy")
 def _momentum_active(param, grad, velocity, active, learning_rate, momentum):  # pragma: no cover - jitted
     """In-place SGD with (heavy-ball) momentum on the flat entries ``active`` only."""
     for k in range(active.size):
