@@ -8,8 +8,12 @@ from lottery_np.training import TrainingConfig, train
 
 @pytest.mark.slow
 def test_dense_lenet_300_100_reaches_97_8_percent_on_mnist():
-    """10 epochs of Adam at 1.2e-3, batch 60 (the paper's setup) give >= 97.8 % test accuracy.
+    """10 epochs of Adam at 1.2e-3, batch 60 (the paper's setup) reach >= 97.8 % test accuracy.
 
+    Accuracy is read, as in the paper, at the early-stopping iteration: the evaluation of
+    minimum *validation* loss within the 10 epochs (the test set plays no part in choosing
+    it). With a constant learning rate the test accuracy of the last iterate wanders by
+    about +-0.5 points from epoch to epoch, so it is printed but not asserted.
     Frankle & Carbin (2019), Figure 3, report about 98 % for the unpruned network.
     """
     try:
@@ -17,8 +21,10 @@ def test_dense_lenet_300_100_reaches_97_8_percent_on_mnist():
     except DatasetNotFoundError as error:
         pytest.skip(f"MNIST not available: {str(error).splitlines()[0]} (set LOTTERY_NP_DATA)")
     model = MLP(seed=0)
-    config = TrainingConfig(epochs=10, batch_size=60, optimizer="adam", learning_rate=1.2e-3, eval_every=916)
+    config = TrainingConfig(epochs=10, batch_size=60, optimizer="adam", learning_rate=1.2e-3, eval_every=200)
     result = train(model, data, config, seed=0)
-    accuracy = model.accuracy(data.X_test, data.y_test)
-    print(f"test accuracy {accuracy:.4f} after {result.iterations} iterations in {result.wall_time:.1f} s")
-    assert accuracy >= 0.978
+    print(f"test accuracy {result.early_stop_test_accuracy:.4f} at early-stopping iteration "
+          f"{result.early_stop_iteration} of {result.iterations} ({result.final_test_accuracy:.4f} at the end), "
+          f"{result.wall_time:.1f} s")
+    assert result.early_stop_iteration < result.iterations  # the minimum is inside the run, not at its edge
+    assert result.early_stop_test_accuracy >= 0.978
