@@ -43,6 +43,7 @@ def test_snapshots_hold_the_weights_at_that_iteration(tiny_digits):
     np.testing.assert_array_equal(result.snapshots[10].weights[1], replay.weights[1])
 
 
+@pytest.mark.filterwarnings("ignore:invalid value encountered")
 def test_divergence_stops_with_a_clear_error(tiny_digits):
     model = MLP((64, 16, 10), seed=0)
     model.weights[0][:] = np.inf
