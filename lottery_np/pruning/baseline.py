@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Optional
 
 from ..model import MLP, Parameters
-from .loop import RestartPolicy, as_training_data, run_iterative_pruning
+from .loop import RestartPolicy, run_iterative_pruning
 from .options import PrunerBuilder, PruningOptions
 from .ticket import RoundRecord
 
@@ -66,12 +66,10 @@ class MagnitudePruner:
 
         Takes the same data arguments as :meth:`LotteryTicketPruner.find_ticket`.
         """
-        if not isinstance(model, MLP):
-            raise TypeError(f"model must be an MLP, got {type(model).__name__}")
-        data = as_training_data(train_data, self.options, test_data)
         policy = RestartPolicy(keep_trained=True, rewind_iteration=0, retrain=self.fine_tune_config,
                                train_dense=not self.pretrained)
-        state = run_iterative_pruning(model, data, self.options, policy, checkpoint=checkpoint, resume=resume, progress=progress)
+        state = run_iterative_pruning(model, train_data, self.options, policy, test_data=test_data,
+                                      checkpoint=checkpoint, resume=resume, progress=progress)
         pruned = MLP(model.layer_sizes, dtype=model.dtype)
         pruned.set_masks(state.masks[-1])
         pruned.set_parameters(Parameters(state.trained[-1].weights, state.trained[-1].biases))

@@ -133,10 +133,11 @@ class PruningSchedule:
 
 def run_iterative_pruning(
     model: MLP,
-    data: SimpleNamespace,
+    train_data,
     options: PruningOptions,
     policy: RestartPolicy,
     *,
+    test_data: Optional[tuple] = None,
     checkpoint: Optional[str | os.PathLike] = None,
     resume: bool = False,
     progress: bool = False,
@@ -145,11 +146,16 @@ def run_iterative_pruning(
 
     Parameters
     ----------
+    train_data, test_data
+        As :func:`as_training_data` takes them.
     checkpoint : path, optional
         Written atomically after every finished round.
     resume : bool
         Continue from ``checkpoint`` if it exists (else start afresh).
     """
+    if not isinstance(model, MLP):
+        raise TypeError(f"model must be an MLP, got {type(model).__name__}")
+    data = as_training_data(train_data, options, test_data)
     _check_fits(model, data)
     total = options.training.total_iterations(len(data.X_train))
     if policy.rewind_iteration >= min(total, policy.retrain.total_iterations(len(data.X_train))):

@@ -19,7 +19,7 @@ import os
 from typing import Optional
 
 from ..model import MLP
-from .loop import RestartPolicy, as_training_data, run_iterative_pruning
+from .loop import RestartPolicy, run_iterative_pruning
 from .options import PrunerBuilder, PruningOptions
 from .rewind import RewindStrategy
 from .ticket import WinningTicket
@@ -79,15 +79,13 @@ class LotteryTicketPruner:
         progress : bool
             Show progress bars.
         """
-        if not isinstance(model, MLP):
-            raise TypeError(f"model must be an MLP, got {type(model).__name__}")
-        data = as_training_data(train_data, self.options, test_data)
         policy = RestartPolicy(
             keep_trained=self.rewind.keeps_trained_weights,
             rewind_iteration=self.rewind.start_iteration,
             retrain=self.options.training,
         )
-        state = run_iterative_pruning(model, data, self.options, policy, checkpoint=checkpoint, resume=resume, progress=progress)
+        state = run_iterative_pruning(model, train_data, self.options, policy, test_data=test_data,
+                                      checkpoint=checkpoint, resume=resume, progress=progress)
         self.tickets_ = [
             WinningTicket(
                 layer_sizes=model.layer_sizes, masks=state.masks[r], weights=state.starts[r].weights,
