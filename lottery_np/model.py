@@ -201,7 +201,7 @@ class MLP:
         """
         activations = [A]
         for layer, (w, b, pattern) in enumerate(zip(self.weights, self.biases, self._patterns)):
-            Z = kernels.masked_forward(activations[-1], w, pattern)
+            Z = kernels.masked_forward(activations[-1], w, pattern, weights_are_masked=True)
             Z += b[:, None]
             if layer < self.n_layers - 1:
                 np.maximum(Z, 0, out=Z)
@@ -283,7 +283,7 @@ class MLP:
             grad_weights[layer] = kernels.masked_backward_weights(A_in, dZ, pattern)
             grad_biases[layer] = dZ.sum(axis=1)
             if layer > 0:
-                dA = kernels.masked_backward_input(dZ, self.weights[layer], pattern)
+                dA = kernels.masked_backward_input(dZ, self.weights[layer], pattern, weights_are_masked=True)
                 dZ = dA * (A_in > 0)  # relu'(z) = 1 where the unit fired
         return loss, grad_weights, grad_biases
 
