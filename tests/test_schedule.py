@@ -19,6 +19,11 @@ def test_layerwise_schedule_lands_exactly_on_target(sizes, sparsity, rounds, out
     factors = [1.0] * (len(sizes) - 1) + [output_factor]
     if len(sizes) == 1:
         factors = [1.0]
+    lowest_reachable = sum(n * (1 - f) ** rounds for n, f in zip(sizes, factors))
+    if lowest_reachable > sum(sizes) * (1 - sparsity) + 0.5:  # a half-rate layer cannot be emptied in few rounds
+        with pytest.raises(ValueError, match="unreachable"):
+            layerwise_schedule(sizes, factors, sparsity, rounds)
+        return
     counts = layerwise_schedule(sizes, factors, sparsity, rounds)
     assert counts.shape == (rounds + 1, len(sizes))
     np.testing.assert_array_equal(counts[0], sizes)
