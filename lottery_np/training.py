@@ -125,11 +125,19 @@ class TrainingDivergedError(FloatingPointError):
     """The loss became NaN or infinite."""
 
 
-def _check_split(name: str, X, y, n_features: int) -> None:
+def check_split(name: str, X, y, layer_sizes: Sequence[int]) -> None:
+    """Raise ``ValueError`` naming split ``name`` unless ``(X, y)`` fits a network of ``layer_sizes``.
+
+    ``X`` must have shape ``(n, layer_sizes[0])``, ``y`` shape ``(n,)`` with labels in ``[0, layer_sizes[-1])``.
+    """
+    X, y = np.asarray(X), np.asarray(y)
+    n_features, n_classes = layer_sizes[0], layer_sizes[-1]
     if X.ndim != 2 or X.shape[1] != n_features:
         raise ValueError(f"{name}: X must have shape (n_samples, {n_features}), got {X.shape}")
     if y.shape != (len(X),):
         raise ValueError(f"{name}: y must have shape ({len(X)},), got {y.shape}")
+    if len(y) and (y.min() < 0 or y.max() >= n_classes):
+        raise ValueError(f"{name}: labels must lie in [0, {n_classes}), got {y.min()}..{y.max()}")
 
 
 def train(
@@ -172,11 +180,10 @@ def train(
         If the training loss becomes NaN or infinite.
     """
     X_train, y_train = np.asarray(data.X_train), np.asarray(data.y_train)
-    n_features = model.layer_sizes[0]
-    _check_split("training set", X_train, y_train, n_features)
-    _check_split("validation set", data.X_val, data.y_val, n_features)
+    check_split("training set", X_train, y_train, model.layer_sizes)
+    check_split("validation set", data.X_val, data.y_val, model.layer_sizes)
     if _has_test(data):
-        _check_split("test set", data.X_test, data.y_test, n_features)
+        check_split("test set", data.X_test, data.y_test, model.layer_sizes)
     total = config.total_iterations(len(X_train))
     if not 0 <= start_iteration < total:
         raise ValueError(f"start_iteration must lie in [0, {total}), got {start_iteration}")

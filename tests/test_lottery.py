@@ -189,7 +189,7 @@ def test_find_ticket_rejects_bad_input(tiny_digits):
     pruner = make_pruner(rounds=1)
     with pytest.raises(TypeError, match="model must be an MLP"):
         pruner.find_ticket("lenet", tiny_digits)
-    with pytest.raises(ValueError, match="must have 784 features"):
+    with pytest.raises(ValueError, match=r"training set: X must have shape \(n_samples, 784\)"):
         pruner.find_ticket(MLP((784, 10)), tiny_digits)
     with pytest.raises(ValueError, match="labels must lie in"):
         pruner.find_ticket(MLP((64, 3)), tiny_digits)

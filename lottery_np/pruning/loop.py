@@ -18,7 +18,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..model import MLP, Parameters
-from ..training import TrainingConfig, evaluate_once, train
+from ..training import TrainingConfig, check_split, evaluate_once, train
 from .checkpoint import RunState, checkpoint_exists, load_checkpoint, save_checkpoint
 from .masks import prune_global, prune_layerwise
 from .options import PruningOptions
@@ -98,18 +98,11 @@ def _data_digest(data: SimpleNamespace) -> str:
 
 
 def _check_fits(model: MLP, data: SimpleNamespace) -> None:
-    n_features, n_classes = model.layer_sizes[0], model.layer_sizes[-1]
-    for split in ("train", "val", "test"):
+    """Check every split against the model before the first round trains."""
+    for split, name in (("train", "training set"), ("val", "validation set"), ("test", "test set")):
         X, y = getattr(data, f"X_{split}"), getattr(data, f"y_{split}")
-        if X is None:
-            continue
-        X, y = np.asarray(X), np.asarray(y)
-        if X.ndim != 2 or X.shape[1] != n_features:
-            raise ValueError(f"{split} data must have {n_features} features (the model's input size), got shape {X.shape}")
-        if y.shape != (len(X),):
-            raise ValueError(f"{split} labels must have shape ({len(X)},), got {y.shape}")
-        if len(y) and (y.min() < 0 or y.max() >= n_classes):
-            raise ValueError(f"{split} labels must lie in [0, {n_classes}), got {y.min()}..{y.max()}")
+        if X is not None:
+            check_split(name, X, y, model.layer_sizes)
 
 
 class PruningSchedule:
