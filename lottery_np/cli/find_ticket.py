@@ -17,12 +17,12 @@ from ..data import load_dataset
 from ..data.loaders import LOADERS
 from ..model import MLP
 from ..pruning import LotteryTicketPruner, RewindStrategy, WinningTicket
+from ..pruning.lottery import DEFAULT_ACCURACY_TOLERANCE
 from ..pruning.options import PruningOptions
 from .run_folder import CHECKPOINT, check_run_folder, record_settings, save_run
 
 INTERRUPTED = 130  # the shell's exit status for a run stopped by Ctrl-C (128 + SIGINT)
 DEFAULTS = PruningOptions()  # the paper's settings for LeNet-300-100 on MNIST
-DEFAULT_TOLERANCE = 0.01  # as LotteryTicketPruner.builder(): one percentage point
 
 # The pruner's errors name its settings; the user typed these options.
 OPTION_NAMES = {
@@ -75,7 +75,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
                          help="prune each layer by the same rate, or all by one threshold (default: %(default)s)")
     pruning.add_argument("--output-rate-factor", type=_finite_float, default=DEFAULTS.output_rate_factor,
                          metavar="F", help="output layer's rate relative to the others' (default: %(default)s)")
-    pruning.add_argument("--accuracy-tolerance", type=_finite_float, default=DEFAULT_TOLERANCE, metavar="T",
+    pruning.add_argument("--accuracy-tolerance", type=_finite_float, default=DEFAULT_ACCURACY_TOLERANCE, metavar="T",
                          help="how far below the dense validation accuracy a ticket may fall (default: %(default)s)")
 
     training = parser.add_argument_group("training (every round)")

@@ -25,6 +25,10 @@ from .rewind import RewindStrategy
 from .ticket import WinningTicket
 
 
+DEFAULT_ACCURACY_TOLERANCE = 0.01
+"""How far (a fraction: one percentage point) below the dense validation accuracy a ticket may fall."""
+
+
 class LotteryTicketPruner:
     """Iterative magnitude pruning with rewinding; build one with :meth:`builder`.
 
@@ -109,7 +113,7 @@ class LotteryTicketPrunerBuilder(PrunerBuilder):
     def __init__(self):
         super().__init__()
         self._rewind = RewindStrategy.Init
-        self._tolerance = 0.01
+        self._tolerance = DEFAULT_ACCURACY_TOLERANCE
 
     def rewind_strategy(self, strategy: RewindStrategy) -> "LotteryTicketPrunerBuilder":
         """``RewindStrategy.Init`` (default), ``RewindStrategy.Iteration(k)`` or ``RewindStrategy.LearningRate``."""
