@@ -115,10 +115,19 @@ class TrainingResult:
 
     def iterations_to_reach(self, val_accuracy: float) -> Optional[int]:
         """First evaluated iteration whose validation accuracy is at least ``val_accuracy`` (None if never)."""
-        for iteration, acc in zip(self.curve.iterations, self.curve.val_accuracy):
-            if acc >= val_accuracy:
-                return iteration
-        return None
+        return first_iteration_reaching(self.curve.iterations, self.curve.val_accuracy, val_accuracy)
+
+
+def first_iteration_reaching(iterations: Sequence[int], val_accuracy: Sequence[float], target: float) -> Optional[int]:
+    """The first of ``iterations`` whose ``val_accuracy`` is at least ``target`` (None if never).
+
+    A learning-speed measure besides the early-stopping iteration: how long a network
+    takes to reach, say, the dense network's best validation accuracy.
+    """
+    for iteration, accuracy in zip(iterations, val_accuracy):
+        if accuracy >= target:
+            return iteration
+    return None
 
 
 class TrainingDivergedError(FloatingPointError):

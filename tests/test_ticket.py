@@ -92,3 +92,10 @@ def test_random_mask_control_keeps_per_layer_counts_and_the_original_init(ticket
         np.testing.assert_array_equal(w[m == 1], w0[m == 1])
     again = random_mask_model(ticket, seed=1)
     assert all(np.array_equal(a, b) for a, b in zip(control.masks, again.masks))
+
+
+def test_round_records_tell_when_the_dense_best_was_reached(ticket):
+    dense = ticket.history[0]
+    best = max(dense.curve["val_accuracy"])
+    assert dense.iterations_to_reach(best) == dense.curve["iterations"][dense.curve["val_accuracy"].index(best)]
+    assert ticket.record.iterations_to_reach(1.01) is None

@@ -20,6 +20,7 @@ from threadpoolctl import threadpool_info
 from ..plots import (aggregate, plot_accuracy_vs_density, plot_early_stopping, plot_first_layer_mask,
                      plot_learning_curves)
 from ..storage import write_text_atomic
+from ..training import first_iteration_reaching
 from .settings import METHODS, BenchmarkSettings
 
 LABELS = {
@@ -32,14 +33,6 @@ LABELS = {
 }
 COLORS = {method: f"C{i}" for i, method in enumerate(METHODS)}
 PACKAGES = ("lottery_np", "numpy", "numba", "joblib", "threadpoolctl", "matplotlib", "scikit-learn")
-
-
-def _iterations_to_reach(curve: dict, val_accuracy: float) -> Optional[int]:
-    """First evaluated iteration whose validation accuracy is at least ``val_accuracy`` (None if never)."""
-    for iteration, accuracy in zip(curve["iterations"], curve["val_accuracy"]):
-        if accuracy >= val_accuracy:
-            return iteration
-    return None
 
 
 def method_points(runs: Sequence[dict]) -> dict[str, list[dict]]:
@@ -60,7 +53,8 @@ def method_points(runs: Sequence[dict]) -> dict[str, list[dict]]:
                     "density": record["density"], "test_accuracy": record["early_stop_test_accuracy"],
                     "early_stop_iteration": record["early_stop_iteration"], "seed": run["seed"],
                     "pruning_round": record["pruning_round"], "wall_time": record["wall_time"],
-                    "iterations_to_dense_best": _iterations_to_reach(record["curve"], dense_best[run["seed"]]),
+                    "iterations_to_dense_best": first_iteration_reaching(
+                        record["curve"]["iterations"], record["curve"]["val_accuracy"], dense_best[run["seed"]]),
                 })
     return {method: points[method] for method in METHODS if method in points}
 

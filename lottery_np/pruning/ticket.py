@@ -10,7 +10,7 @@ import numpy as np
 
 from ..model import MLP, Parameters, apply_mask
 from ..storage import json_array, load_npz, read_json_array, save_npz_atomic
-from ..training import TrainingResult
+from ..training import TrainingResult, first_iteration_reaching
 
 
 @dataclass
@@ -50,10 +50,7 @@ class RoundRecord:
 
     def iterations_to_reach(self, val_accuracy: float) -> Optional[int]:
         """First evaluated iteration at which validation accuracy reached ``val_accuracy`` (None if never)."""
-        for iteration, acc in zip(self.curve.get("iterations", []), self.curve.get("val_accuracy", [])):
-            if acc >= val_accuracy:
-                return iteration
-        return None
+        return first_iteration_reaching(self.curve.get("iterations", []), self.curve.get("val_accuracy", []), val_accuracy)
 
     def to_dict(self) -> dict:
         """Plain values for JSON (NaN becomes None)."""
