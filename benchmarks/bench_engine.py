@@ -26,8 +26,9 @@ the numbers erratic.
    load from other processes hits all engines alike, and the median is reported.
 2. **Sparse vs dense step.** One full training step (forward, backward, Adam)
    of LeNet-300-100 at batch 60 and 1000 with random masks of a given density
-   in every layer, with the kernels forced to ``path="dense"`` (masked dense
-   products) and ``path="sparse"``; median seconds per step over the repeats.
+   in every layer, with ``MLP.kernel_path`` forced to ``"dense"`` (masked dense
+   products, one BLAS call each) and ``"sparse"`` (the Numba kernels, all layers
+   in one fused call); median seconds per step over the repeats.
 3. **Environment.** BLAS libraries and their threads (``threadpoolctl``),
    package versions, CPU count, the OpenBLAS variables and the load average.
 
@@ -37,7 +38,6 @@ network) in a few seconds; the tests use it.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import importlib.metadata
 import importlib.util
 import json
@@ -49,7 +49,7 @@ import time
 import warnings
 from functools import partial
 from pathlib import Path
-from typing import Callable, Iterator, Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 import numba
@@ -58,10 +58,10 @@ import threadpoolctl
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 
-from lottery_np import kernels
 from lottery_np.data import Dataset, load_digits, load_mnist
 from lottery_np.model import MLP
 from lottery_np.optim import Adam
+from lottery_np.step import training_step
 from lottery_np.training import TrainingConfig, train
 
 try:  # benchmarks/bench_kernels.py: the same comparison for the kernel products alone
@@ -72,7 +72,6 @@ except ImportError:  # imported from elsewhere than benchmarks/
 LEARNING_RATE = 1.2e-3
 DENSITIES = (1.0, 0.5, 0.2, 0.1, 0.05, 0.02)
 OPENBLAS_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
-KERNEL_FUNCTIONS = ("masked_forward", "masked_backward_input", "masked_backward_weights")
 WARM_UP_SECONDS = 0.3
 
 Runner = Callable[[], float]  # trains a fixed number of batches, returns the seconds it took
@@ -81,8 +80,9 @@ Runner = Callable[[], float]  # trains a fixed number of batches, returns the se
 # ------------------------------------------------------------------ engines
 def lottery_np_runner(X: np.ndarray, y: np.ndarray, layer_sizes: Sequence[int], batch_size: int,
                       n_batches: int, seed: int = 0) -> Runner:
-    """Raw training loop of this engine: ``loss_and_gradients`` then ``Adam.step`` per batch."""
-    model, optimizer = MLP(layer_sizes, seed=seed), Adam(LEARNING_RATE)
+    """Raw training loop of this engine: the training loop's ``training_step`` per batch, nothing else."""
+    model = MLP(layer_sizes, seed=seed)
+    step = training_step(model, Adam(LEARNING_RATE))
     rng = np.random.default_rng(seed)
 
     def run() -> float:
@@ -90,8 +90,7 @@ def lottery_np_runner(X: np.ndarray, y: np.ndarray, layer_sizes: Sequence[int], 
         order = rng.permutation(len(X))
         for k in range(n_batches):
             batch = order[k * batch_size:(k + 1) * batch_size]
-            _, grad_w, grad_b = model.loss_and_gradients(X[batch], y[batch])
-            optimizer.step(model, grad_w, grad_b)
+            step(X[batch], y[batch])
         return time.perf_counter() - start
 
     return run
@@ -191,47 +190,29 @@ def random_masks(layer_sizes: Sequence[int], density: float, rng: np.random.Gene
     return masks
 
 
-@contextlib.contextmanager
-def forced_path(path: str) -> Iterator[None]:
-    """Make every kernel call inside the block use ``path`` ("dense" or "sparse").
-
-    The model calls the public ``lottery_np.kernels`` functions by module attribute, so
-    overriding their ``path`` argument for the duration of the block forces the path
-    for the whole network (forward and both backward products) without touching the model.
-    """
-    originals = {name: getattr(kernels, name) for name in KERNEL_FUNCTIONS}
-
-    def forcing(function: Callable) -> Callable:
-        return lambda *args, **options: function(*args, **{**options, "path": path})
-
-    try:
-        for name, function in originals.items():
-            setattr(kernels, name, forcing(function))
-        yield
-    finally:
-        for name, function in originals.items():
-            setattr(kernels, name, function)
-
-
 def step_runner(model: MLP, X: np.ndarray, y: np.ndarray, batches: list[np.ndarray], path: str) -> Runner:
-    """Mean seconds of one training step (forward, backward, Adam) over ``batches``, kernels forced to ``path``."""
-    optimizer = Adam(LEARNING_RATE)
+    """Mean seconds of one training step (forward, backward, Adam) over ``batches``, kernels forced to ``path``.
+
+    The step is the training loop's own (:func:`lottery_np.step.training_step`): with
+    ``path="sparse"`` it keeps the surviving weights packed, with ``"dense"`` it is
+    ``loss_and_gradients`` on BLAS then ``Adam.step``.
+    """
+    model.kernel_path = path
+    train_step = training_step(model, Adam(LEARNING_RATE))
 
     def step(batch: np.ndarray) -> None:
-        _, grad_w, grad_b = model.loss_and_gradients(X[batch], y[batch])
-        optimizer.step(model, grad_w, grad_b)
+        train_step(X[batch], y[batch])
 
     def run() -> float:
-        with forced_path(path):
-            # Switching between BLAS's and Numba's thread pools stalls the first calls for about
-            # 0.1 s; untimed steps for WARM_UP_SECONDS let the new pool settle before timing.
-            settle = time.perf_counter() + WARM_UP_SECONDS
-            while time.perf_counter() < settle:
-                step(batches[0])
-            start = time.perf_counter()
-            for batch in batches:
-                step(batch)
-            return (time.perf_counter() - start) / len(batches)
+        # Switching between BLAS's and Numba's thread pools stalls the first calls for about
+        # 0.1 s; untimed steps for WARM_UP_SECONDS let the new pool settle before timing.
+        settle = time.perf_counter() + WARM_UP_SECONDS
+        while time.perf_counter() < settle:
+            step(batches[0])
+        start = time.perf_counter()
+        for batch in batches:
+            step(batch)
+        return (time.perf_counter() - start) / len(batches)
 
     return run
 

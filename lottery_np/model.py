@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 
 from . import kernels
+from .kernels import fused
 
 LENET_300_100 = (784, 300, 100, 10)
 """The fully connected network of Frankle & Carbin (2019), Figure 2."""
@@ -80,6 +81,11 @@ class MLP:
     ----------
     weights : list of ndarray, shape (fan_in, fan_out)
     biases : list of ndarray, shape (fan_out,)
+    kernel_path : {None, "dense", "sparse", "reference"}
+        The kernels' path for every layer (see :mod:`lottery_np.kernels`);
+        ``None``, the default, picks per layer by its density. When every layer
+        is sparse, :meth:`loss_and_gradients` runs as one fused call
+        (:mod:`lottery_np.kernels.fused`).
     """
 
     def __init__(self, layer_sizes: Sequence[int] = LENET_300_100, seed: int = 0, dtype=np.float32):
@@ -97,6 +103,7 @@ class MLP:
         self.biases = [np.zeros(o, dtype=dtype) for o in sizes[1:]]
         self._masks = [np.ones_like(w, dtype=np.float32) for w in self.weights]
         self._patterns = [kernels.SparsityPattern.from_mask(m) for m in self._masks]
+        self.kernel_path: Optional[str] = None
 
     # ------------------------------------------------------------------ masks
     @property
@@ -201,7 +208,7 @@ class MLP:
         """
         activations = [A]
         for layer, (w, b, pattern) in enumerate(zip(self.weights, self.biases, self._patterns)):
-            Z = kernels.masked_forward(activations[-1], w, pattern, weights_are_masked=True)
+            Z = kernels.masked_forward(activations[-1], w, pattern, self.kernel_path, weights_are_masked=True)
             Z += b[:, None]
             if layer < self.n_layers - 1:
                 np.maximum(Z, 0, out=Z)
@@ -251,7 +258,7 @@ class MLP:
 
     # --------------------------------------------------------------- backward
     def loss_and_gradients(
-        self, X: np.ndarray, y: np.ndarray
+        self, X: np.ndarray, y: np.ndarray, *, layout: str = "dense"
     ) -> tuple[float, list[np.ndarray], list[np.ndarray]]:
         """Mean cross-entropy on a batch and its gradients, by backpropagation.
 
@@ -259,16 +266,53 @@ class MLP:
         ``dZ_L = (P - Y) / n``. Going down, ``dW_l = (A_{l-1} dZ_l^T) * M_l``,
         ``db_l = sum_samples dZ_l`` and ``dZ_{l-1} = ((W_l * M_l) dZ_l) * [Z_{l-1} > 0]``.
 
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features)
+        y : ndarray of shape (n_samples,), class labels
+        layout : {"dense", "active"}
+            How each weight gradient is returned: the whole ``(fan_in, fan_out)``
+            matrix, or only its values at the surviving weights, in the order of
+            ``patterns[l].active``. The optimizers take either; ``"active"`` is
+            what training uses, because the sparse kernels then never build a
+            dense matrix.
+
         Returns
         -------
         loss : float
-        grad_weights : list of ndarray, shape (fan_in, fan_out); 0.0 at pruned entries
+        grad_weights : list of ndarray, shape (fan_in, fan_out) (0.0 at pruned entries) or (n_active,)
         grad_biases : list of ndarray, shape (fan_out,)
         """
+        if layout not in kernels.LAYOUTS:
+            raise ValueError(f"layout must be one of {kernels.LAYOUTS}, got {layout!r}")
         X = self._check_X(X)
         y = self._check_y(y, len(X))
-        n = len(X)
-        activations = self._forward(np.ascontiguousarray(X.T, dtype=self.dtype))
+        inputs = np.ascontiguousarray(X.T, dtype=self.dtype)
+        if self.runs_sparse:
+            loss, grad_weights, grad_biases = self._backprop_fused(inputs, y)
+            if layout == "dense":
+                grad_weights = [p.scatter(g) for p, g in zip(self._patterns, grad_weights)]
+            return loss, grad_weights, grad_biases
+        return self._backprop_by_layer(inputs, y, layout)
+
+    @property
+    def runs_sparse(self) -> bool:
+        """Whether backpropagation runs every layer on the sparse kernels, in one fused call.
+
+        True for a float32 network whose ``kernel_path`` is ``"sparse"``, or
+        ``None`` with an overall density below the kernels' crossover. The
+        overall density decides, not each layer's: the paper prunes the small
+        output layer at half the rate, and it should not keep a whole sparse
+        network off the fused path.
+        """
+        if self.dtype != np.float32:
+            return False
+        return (self.kernel_path or kernels.choose_path(self.density)) == "sparse"
+
+    def _backprop_by_layer(self, inputs: np.ndarray, y: np.ndarray, layout: str):
+        """:meth:`loss_and_gradients` one layer and one kernel call at a time (the readable version)."""
+        n = len(y)
+        activations = self._forward(inputs)
         log_probs = log_softmax(activations[-1])
         columns = np.arange(n)
         loss = -float(log_probs[y, columns].mean(dtype=np.float64))
@@ -280,12 +324,31 @@ class MLP:
         grad_biases: list[np.ndarray] = [None] * self.n_layers
         for layer in reversed(range(self.n_layers)):
             pattern, A_in = self._patterns[layer], activations[layer]
-            grad_weights[layer] = kernels.masked_backward_weights(A_in, dZ, pattern)
+            grad_weights[layer] = kernels.masked_backward_weights(A_in, dZ, pattern, self.kernel_path, layout=layout)
             grad_biases[layer] = dZ.sum(axis=1)
             if layer > 0:
-                dA = kernels.masked_backward_input(dZ, self.weights[layer], pattern, weights_are_masked=True)
+                dA = kernels.masked_backward_input(dZ, self.weights[layer], pattern, self.kernel_path,
+                                                   weights_are_masked=True)
                 dZ = dA * (A_in > 0)  # relu'(z) = 1 where the unit fired
         return loss, grad_weights, grad_biases
+
+    def _backprop_fused(self, inputs: np.ndarray, y: np.ndarray):
+        """:meth:`loss_and_gradients` in one call of :func:`kernels.fused.sparse_backprop`.
+
+        Weight gradients come back at the surviving weights only (``"active"`` layout).
+        """
+        n = len(y)
+        activations = (inputs,) + tuple(np.empty((size, n), np.float32) for size in self.layer_sizes[1:])
+        errors = tuple(np.empty((size, n), np.float32) for size in self.layer_sizes[1:])
+        grad_weights = tuple(np.empty(p.active.size, np.float32) for p in self._patterns)
+        grad_biases = tuple(np.empty(size, np.float32) for size in self.layer_sizes[1:])
+        by_output, by_input = fused.index_tuples(self._patterns)
+        loss = fused.sparse_backprop(
+            activations, np.ascontiguousarray(y, dtype=np.int64),
+            tuple(p.gather(w) for p, w in zip(self._patterns, self.weights)), tuple(self.biases),
+            by_output, by_input, errors, grad_weights, grad_biases,
+        )
+        return float(loss), list(grad_weights), list(grad_biases)
 
     def __repr__(self) -> str:
         sizes = "-".join(str(s) for s in self.layer_sizes)

@@ -18,6 +18,7 @@ from tqdm.auto import tqdm
 
 from .model import MLP, Parameters
 from .optim import Optimizer, make_optimizer
+from .step import training_step
 
 
 @dataclass(frozen=True)
@@ -213,29 +214,33 @@ def train(
     if start_iteration in snapshot_at:
         snapshots[start_iteration] = model.get_parameters()
     evaluate(start_iteration)
+    step = training_step(model, optimizer)
     bar = tqdm(total=total - start_iteration, desc=description, disable=not progress, leave=False, unit="it")
     order = None
-    for iteration in range(start_iteration + 1, total + 1):
-        position = (iteration - 1) % batches_per_epoch
-        if position == 0 or order is None:
-            order = rng.permutation(len(X_train))
-        batch = order[position * config.batch_size : (position + 1) * config.batch_size]
-        loss, grad_w, grad_b = model.loss_and_gradients(X_train[batch], y_train[batch])
-        if not math.isfinite(loss):
-            bar.close()
-            raise TrainingDivergedError(
-                f"the training loss became {loss} at iteration {iteration}; "
-                f"try a smaller learning_rate (now {config.learning_rate})"
-            )
-        optimizer.step(model, grad_w, grad_b)
-        running_loss.append(loss)
-        if iteration in snapshot_at:
-            snapshots[iteration] = model.get_parameters()
-        if iteration % config.eval_every == 0 or iteration == total:
-            evaluate(iteration)
-            bar.set_postfix(val_acc=f"{curve.val_accuracy[-1]:.4f}")
-        bar.update(1)
-    bar.close()
+    try:
+        for iteration in range(start_iteration + 1, total + 1):
+            position = (iteration - 1) % batches_per_epoch
+            if position == 0 or order is None:
+                order = rng.permutation(len(X_train))
+            batch = order[position * config.batch_size : (position + 1) * config.batch_size]
+            loss = step(X_train[batch], y_train[batch])
+            if not math.isfinite(loss):
+                raise TrainingDivergedError(
+                    f"the training loss became {loss} at iteration {iteration}; "
+                    f"try a smaller learning_rate (now {config.learning_rate})"
+                )
+            running_loss.append(loss)
+            if iteration in snapshot_at:
+                step.sync()
+                snapshots[iteration] = model.get_parameters()
+            if iteration % config.eval_every == 0 or iteration == total:
+                step.sync()
+                evaluate(iteration)
+                bar.set_postfix(val_acc=f"{curve.val_accuracy[-1]:.4f}")
+            bar.update(1)
+    finally:
+        step.sync()  # also when interrupted: the model holds every update taken
+        bar.close()
 
     return _summarise(curve, total, time.perf_counter() - start, snapshots)
 

@@ -86,15 +86,42 @@ def test_serial_and_parallel_builds_match_reference(build):
     spmm, sddmm = getattr(jitted, f"spmm_{build}"), getattr(jitted, f"sddmm_{build}")
     W, A, dZ, mask = layer["W"], layer["A"], layer["dZ"], layer["mask"]
 
+    values = pattern.gather(W)  # the surviving weights, packed
     Z = np.full((61, 67), np.nan, dtype=np.float32)
-    spmm(pattern.csc_indptr, pattern.csc_indices, W.T, A, Z)
+    spmm(pattern.csc_indptr, pattern.csc_indices, pattern.csc_order, values, A, Z)
     np.testing.assert_allclose(Z, reference.masked_forward(A, W, mask), rtol=1e-5, atol=1e-5 * 97)
     dA = np.full((97, 67), np.nan, dtype=np.float32)
-    spmm(pattern.csr_indptr, pattern.csr_indices, W, dZ, dA)
+    spmm(pattern.csr_indptr, pattern.csr_indices, pattern.csr_order, values, dZ, dA)
     np.testing.assert_allclose(dA, reference.masked_backward_input(dZ, W, mask), rtol=1e-5, atol=1e-5 * 61)
-    dW = np.full((97, 61), np.nan, dtype=np.float32)
+    dW = np.full(pattern.active.size, np.nan, dtype=np.float32)
     sddmm(pattern.csr_indptr, pattern.csr_indices, A, dZ, dW)
-    np.testing.assert_allclose(dW, reference.masked_backward_weights(A, dZ, mask), rtol=1e-5, atol=1e-5 * 67)
+    expected = reference.masked_backward_weights(A, dZ, mask).ravel()[pattern.active]
+    np.testing.assert_allclose(dW, expected, rtol=1e-5, atol=1e-5 * 67)
+
+
+@pytest.mark.parametrize("path", ["dense", "sparse", "reference"])
+@KERNEL_SETTINGS
+@given(layer=layers())
+def test_active_layout_is_the_dense_gradient_at_the_survivors(path, layer):
+    pattern = SparsityPattern.from_mask(layer["mask"])
+    values = kernels.masked_backward_weights(layer["A"], layer["dZ"], pattern, path, layout="active")
+    assert values.shape == (pattern.active.size,)
+    dense = kernels.masked_backward_weights(layer["A"], layer["dZ"], pattern, path)
+    np.testing.assert_array_equal(values, dense.ravel()[pattern.active])
+
+
+def test_pattern_gather_and_scatter_are_inverse_on_the_survivors():
+    layer = make_layer(13, 7, 1, density=0.4, seed=9)
+    pattern = SparsityPattern.from_mask(layer["mask"])
+    packed = pattern.gather(layer["W"])
+    np.testing.assert_array_equal(packed, layer["W"][layer["mask"] == 1])  # C order = active order
+    unpacked = pattern.scatter(packed)
+    np.testing.assert_array_equal(unpacked, layer["W"] * layer["mask"])
+    assert not np.signbit(unpacked[layer["mask"] == 0]).any()
+    # csc_order lists the same survivors grouped by output column
+    rows, cols = np.divmod(pattern.active[pattern.csc_order], 7)
+    np.testing.assert_array_equal(rows, pattern.csc_indices)
+    assert np.all(np.diff(cols) >= 0)
 
 
 # ------------------------------------------------------------------ edge cases

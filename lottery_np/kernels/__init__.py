@@ -31,6 +31,7 @@ from .pattern import SparsityPattern
 
 __all__ = [
     "CROSSOVER_DENSITY",
+    "LAYOUTS",
     "SparsityPattern",
     "choose_path",
     "masked_backward_input",
@@ -55,6 +56,7 @@ CROSSOVER_DENSITY = 0.25
 PARALLEL_MIN_WORK = 30_000
 
 PATHS = ("dense", "sparse", "reference")
+LAYOUTS = ("dense", "active")
 
 
 def choose_path(density: float) -> str:
@@ -89,7 +91,8 @@ def masked_forward(A, weights, pattern, path=None, *, weights_are_masked=False):
     if path == "dense":
         return (weights if weights_are_masked else weights * pattern.mask).T @ A
     Z = np.empty((fan_out, A.shape[1]), dtype=np.float32)
-    _spmm(pattern, A.shape[1])(pattern.csc_indptr, pattern.csc_indices, weights.T, A, Z)
+    _spmm(pattern, A.shape[1])(pattern.csc_indptr, pattern.csc_indices, pattern.csc_order, pattern.gather(weights),
+                               A, Z)
     return Z
 
 
@@ -114,11 +117,12 @@ def masked_backward_input(dZ, weights, pattern, path=None, *, weights_are_masked
     if path == "dense":
         return (weights if weights_are_masked else weights * pattern.mask) @ dZ
     dA = np.empty((fan_in, dZ.shape[1]), dtype=np.float32)
-    _spmm(pattern, dZ.shape[1])(pattern.csr_indptr, pattern.csr_indices, weights, dZ, dA)
+    _spmm(pattern, dZ.shape[1])(pattern.csr_indptr, pattern.csr_indices, pattern.csr_order, pattern.gather(weights),
+                                dZ, dA)
     return dA
 
 
-def masked_backward_weights(A, dZ, pattern, path=None):
+def masked_backward_weights(A, dZ, pattern, path=None, *, layout="dense"):
     """``dW = (A @ dZ.T) * M``; the sparse path computes only the surviving entries.
 
     Parameters
@@ -126,27 +130,36 @@ def masked_backward_weights(A, dZ, pattern, path=None):
     A : array_like of shape (fan_in, n_samples)
     dZ : array_like of shape (fan_out, n_samples)
     pattern, path : as in :func:`masked_forward`
+    layout : {"dense", "active"}
+        ``"dense"``: the whole ``(fan_in, fan_out)`` matrix. ``"active"``: only
+        the values at the surviving weights, ``dW.ravel()[pattern.active]``, as
+        the optimizers take them; the sparse path then writes nothing else.
 
     Returns
     -------
-    dW : ndarray of shape (fan_in, fan_out), float32 (float64 for float64 input)
-        0 where ``M == 0`` (``-0.0`` can occur on the dense and reference paths).
+    dW : ndarray of shape (fan_in, fan_out) or (n_active,), float32 (float64 for float64 input)
+        In the dense layout, 0 where ``M == 0`` (``-0.0`` can occur on the dense
+        and reference paths).
     """
     fan_in, fan_out = _check_pattern(pattern)
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
     A, dZ = _check("A", A, fan_in), _check("dZ", dZ, fan_out)
     path, (A, dZ) = _resolve(path, pattern, A, dZ)
     if A.shape[1] != dZ.shape[1]:
         raise ValueError(f"A and dZ must have the same n_samples, got {A.shape[1]} and {dZ.shape[1]}")
+    if path == "sparse":
+        values = np.empty(pattern.active.size, dtype=np.float32)
+        kernel = jitted.sddmm_parallel if _parallel(pattern, A.shape[1]) else jitted.sddmm_serial
+        kernel(pattern.csr_indptr, pattern.csr_indices, A, dZ, values)
+        return values if layout == "active" else pattern.scatter(values)
     if path == "reference":
-        return reference.masked_backward_weights(A, dZ, pattern.mask.astype(A.dtype, copy=False))
-    if path == "dense":
+        dW = reference.masked_backward_weights(A, dZ, pattern.mask.astype(A.dtype, copy=False))
+    else:
         dW = A @ dZ.T
-        dW *= pattern.mask
-        return dW
-    dW = np.empty((fan_in, fan_out), dtype=np.float32)
-    kernel = jitted.sddmm_parallel if _parallel(pattern, A.shape[1]) else jitted.sddmm_serial
-    kernel(pattern.csr_indptr, pattern.csr_indices, A, dZ, dW)
-    return dW
+        if layout == "dense":
+            dW *= pattern.mask
+    return dW if layout == "dense" else pattern.gather(dW)
 
 
 # ----------------------------------------------------------------- helpers

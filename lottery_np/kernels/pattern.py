@@ -37,9 +37,15 @@ class SparsityPattern:
     csr_indptr : ndarray of shape (fan_in + 1,), int64
     csr_indices : ndarray of shape (n_active,), int64
         Surviving outputs ``j`` of each input row ``i``.
+    csr_order : ndarray of shape (n_active,), int64
+        Position in ``active`` of each by-input entry: ``arange(n_active)``, as
+        ``active`` itself is grouped by input row.
     csc_indptr : ndarray of shape (fan_out + 1,), int64
     csc_indices : ndarray of shape (n_active,), int64
         Surviving inputs ``i`` of each output column ``j``.
+    csc_order : ndarray of shape (n_active,), int64
+        Position in ``active`` of each by-output entry, so that the packed
+        weights ``gather(W)`` can be read in by-output order.
     """
 
     def __init__(self, mask):
@@ -57,15 +63,36 @@ class SparsityPattern:
         rows, cols = np.divmod(self.active, fan_out)
         self.csr_indptr = _indptr(rows, fan_in)
         self.csr_indices = cols
+        self.csr_order = np.arange(self.active.size)
         # A stable sort by output column keeps the rows sorted inside each column.
-        by_column = np.argsort(cols, kind="stable")
+        self.csc_order = np.argsort(cols, kind="stable")
         self.csc_indptr = _indptr(cols, fan_out)
-        self.csc_indices = rows[by_column]
+        self.csc_indices = rows[self.csc_order]
 
     @classmethod
     def from_mask(cls, mask) -> "SparsityPattern":
         """Build the pattern of ``mask`` (shape ``(fan_in, fan_out)``, 0/1)."""
         return cls(mask)
+
+    @property
+    def is_dense(self) -> bool:
+        """Whether every weight survives (then ``active`` is ``arange(fan_in * fan_out)``)."""
+        return self.active.size == self.mask.size
+
+    def gather(self, matrix: np.ndarray) -> np.ndarray:
+        """The entries of a ``(fan_in, fan_out)`` matrix at the surviving weights, in ``active`` order.
+
+        For a dense pattern this is ``matrix.ravel()`` itself (a view where
+        possible), as no entry has to be left out.
+        """
+        flat = np.ravel(matrix)
+        return flat if self.is_dense else flat[self.active]
+
+    def scatter(self, values: np.ndarray) -> np.ndarray:
+        """The ``(fan_in, fan_out)`` matrix holding ``values`` at the surviving weights and +0.0 elsewhere."""
+        matrix = np.zeros(self.mask.size, dtype=values.dtype)
+        matrix[self.active] = values
+        return matrix.reshape(self.shape)
 
     @property
     def shape(self) -> tuple:

@@ -17,7 +17,7 @@ from typing import Optional
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..model import MLP, Parameters
+from ..model import MLP
 from ..training import TrainingConfig, check_split, evaluate_once, train
 from .checkpoint import RunState, checkpoint_exists, load_checkpoint, save_checkpoint
 from .masks import prune_global, prune_layerwise
