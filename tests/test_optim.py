@@ -74,3 +74,47 @@ def test_reset_forgets_the_moments():
 def test_bad_hyperparameters_are_rejected(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_state_is_compact_and_tied_to_the_masks():
+    model = MLP((6, 5, 3), seed=0)
+    model.set_masks(random_masks(model, 0.4, seed=2))
+    rng = np.random.default_rng(0)
+    X, y = rng.random((8, 6), dtype=np.float32), rng.integers(0, 3, 8)
+    opt = Adam(0.01)
+    opt.step(model, *model.loss_and_gradients(X, y)[1:])
+    assert [s[0].size for s in opt._state] == [p.active.size for p in model.patterns] + [5, 3]
+    model.set_masks(model.masks)  # the same masks, installed anew: a new pruning round
+    with pytest.raises(ValueError, match="reset"):
+        opt.step(model, *model.loss_and_gradients(X, y)[1:])
+    opt.reset()
+    opt.step(model, *model.loss_and_gradients(X, y)[1:])
+
+
+@pytest.mark.parametrize("make", [lambda: Adam(0.01), lambda: SGD(0.1, momentum=0.5)], ids=["adam", "sgd"])
+def test_both_gradient_layouts_and_the_packed_update_agree(make):
+    model = MLP((7, 6, 4), seed=1)
+    model.set_masks(random_masks(model, 0.5, seed=3))
+    rng = np.random.default_rng(1)
+    X, y = rng.random((9, 7), dtype=np.float32), rng.integers(0, 4, 9)
+    dense_layout, active_layout, packed = model.copy(), model.copy(), model.copy()
+    opt_dense, opt_active, opt_packed = make(), make(), make()
+    values = [p.gather(w).copy() for p, w in zip(packed.patterns, packed.weights)]
+    for _ in range(3):
+        opt_dense.step(dense_layout, *dense_layout.loss_and_gradients(X, y, layout="dense")[1:])
+        opt_active.step(active_layout, *active_layout.loss_and_gradients(X, y, layout="active")[1:])
+        for w, p, v in zip(packed.weights, packed.patterns, values):
+            w.reshape(-1)[p.active] = v
+        _, grad_w, grad_b = packed.loss_and_gradients(X, y, layout="active")
+        opt_packed.step_packed(packed.patterns, values, packed.biases, grad_w, grad_b)
+    for w, p, v in zip(packed.weights, packed.patterns, values):
+        w.reshape(-1)[p.active] = v
+    for a, b, c in zip(dense_layout.weights, active_layout.weights, packed.weights):
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_allclose(a, c, rtol=1e-6, atol=1e-7)
+
+
+def test_a_gradient_of_the_wrong_shape_is_refused():
+    model = MLP((3, 2), seed=0)
+    with pytest.raises(ValueError, match=r"grad_weights\[0\]"):
+        Adam().step(model, [np.zeros(5)], [np.zeros(2)])
