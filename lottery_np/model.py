@@ -342,13 +342,17 @@ class MLP:
         errors = tuple(np.empty((size, n), np.float32) for size in self.layer_sizes[1:])
         grad_weights = tuple(np.empty(p.active.size, np.float32) for p in self._patterns)
         grad_biases = tuple(np.empty(size, np.float32) for size in self.layer_sizes[1:])
-        by_output, by_input = fused.index_tuples(self._patterns)
         loss = fused.sparse_backprop(
             activations, np.ascontiguousarray(y, dtype=np.int64),
-            tuple(p.gather(w) for p, w in zip(self._patterns, self.weights)), tuple(self.biases),
-            by_output, by_input, errors, grad_weights, grad_biases,
+            tuple(p.gather_by_output(w) for p, w in zip(self._patterns, self.weights)), tuple(self.biases),
+            fused.index_tuples(self._patterns), errors, grad_weights, grad_biases,
         )
-        return float(loss), list(grad_weights), list(grad_biases)
+        in_active_order = []
+        for pattern, packed in zip(self._patterns, grad_weights):  # by-output order -> active order
+            grad = np.empty_like(packed)
+            grad[pattern.csc_order] = packed
+            in_active_order.append(grad)
+        return float(loss), in_active_order, list(grad_biases)
 
     def __repr__(self) -> str:
         sizes = "-".join(str(s) for s in self.layer_sizes)

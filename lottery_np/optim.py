@@ -85,6 +85,7 @@ class Optimizer:
         self.iterations = 0
         self._state: Optional[list[list[np.ndarray]]] = None
         self._patterns: Optional[list[SparsityPattern]] = None
+        self._packed = False
 
     def _new_state(self, size: int, dtype: np.dtype) -> list[np.ndarray]:
         raise NotImplementedError
@@ -115,7 +116,7 @@ class Optimizer:
             the first step without a :meth:`reset`.
         """
         patterns = model.patterns
-        self._bind(patterns, model.biases)
+        self._bind(patterns, model.biases, packed=False)
         flat_grads = [_at_survivors(g, w, p, layer) for layer, (g, w, p) in
                       enumerate(zip(grad_weights, model.weights, patterns))]
         for w in model.weights + model.biases:
@@ -126,27 +127,34 @@ class Optimizer:
 
     def step_packed(self, patterns: list[SparsityPattern], values: list[np.ndarray], biases: list[np.ndarray],
                     grad_values: list[np.ndarray], grad_biases: list[np.ndarray]) -> None:
-        """Apply one update to weights kept *packed*: ``values[l]`` is ``patterns[l].gather(W_l)``.
+        """Apply one update to weights kept *packed*, one contiguous array per layer.
 
-        The state is the same as :meth:`step`'s, so the two may alternate on one
-        network. Every array is updated in place with contiguous loops only.
+        ``values[l]`` holds layer ``l``'s surviving weights in any fixed order
+        (:class:`lottery_np.step.PackedSparseStep` packs them by output) and
+        ``grad_values[l]`` their gradients in the same order. Every array is
+        updated in place with contiguous loops only. The state follows that
+        order, so an optimizer used here cannot switch to :meth:`step`.
 
         Raises
         ------
         ValueError
-            If ``patterns`` are not those of the first step (masks changed without a :meth:`reset`).
+            If ``patterns`` are not those of the first step (masks changed without a
+            :meth:`reset`), or the optimizer's state belongs to :meth:`step`.
         """
-        self._bind(patterns, biases)
+        self._bind(patterns, biases, packed=True)
         self._apply(list(values) + list(biases), list(grad_values) + list(grad_biases), [None] * len(self._state))
 
-    def _bind(self, patterns: list[SparsityPattern], biases: list[np.ndarray]) -> None:
-        """Create the state for these masks at the first step; refuse other masks later."""
+    def _bind(self, patterns: list[SparsityPattern], biases: list[np.ndarray], packed: bool) -> None:
+        """Create the state for these masks at the first step; refuse other masks (or layouts) later."""
         if self._state is None:
-            self._patterns = list(patterns)
+            self._patterns, self._packed = list(patterns), packed
             self._state = [self._new_state(p.active.size, b.dtype) for p, b in zip(patterns, biases)]
             self._state += [self._new_state(b.size, b.dtype) for b in biases]
         elif len(patterns) != len(self._patterns) or any(p is not q for p, q in zip(patterns, self._patterns)):
             raise ValueError("the model's masks changed since this optimizer's first step; call reset() first")
+        elif packed != self._packed:
+            raise ValueError("this optimizer's state is ordered for "
+                             f"{'step_packed' if self._packed else 'step'}; call reset() before switching")
 
     def _apply(self, params: list[np.ndarray], grads: list[np.ndarray], actives: list[Optional[np.ndarray]]) -> None:
         """One update of every flat parameter array (in place) from its compact gradient."""

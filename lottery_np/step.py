@@ -4,10 +4,11 @@
 For most networks it is the textbook pair :meth:`MLP.loss_and_gradients` then
 :meth:`Optimizer.step`. For a network that :attr:`MLP.runs_sparse`, it is a
 :class:`PackedSparseStep`, which keeps the surviving weights *packed* (one
-contiguous array per layer, in ``pattern.active`` order) for the whole run:
+contiguous array per layer, in by-output order) for the whole run:
 
-* the fused kernel (:mod:`lottery_np.kernels.fused`) reads 95 KB of packed
-  weights instead of picking them out of LeNet's 0.9 MB first-layer matrix;
+* the fused kernel (:mod:`lottery_np.kernels.fused`) reads 95 KB of weights,
+  packed in the order it walks them (by output), instead of picking them out
+  of LeNet's 0.9 MB first-layer matrix;
 * the optimizer updates the packed arrays with contiguous, vectorised loops,
   instead of scattering into that matrix every step;
 * the activation and gradient buffers are allocated once per batch size, not
@@ -69,8 +70,8 @@ class PackedSparseStep(TrainingStep):
             raise ValueError(f"{model!r} does not run on the sparse path; use TrainingStep")
         super().__init__(model, optimizer)
         self._patterns = model.patterns
-        self._values = [np.array(p.gather(w)) for p, w in zip(self._patterns, model.weights)]  # copies
-        self._by_output, self._by_input = fused.index_tuples(self._patterns)
+        self._values = [p.gather_by_output(w) for p, w in zip(self._patterns, model.weights)]  # copies
+        self._by_output = fused.index_tuples(self._patterns)
         self._buffers: dict[int, tuple] = {}
         self._stale = False
 
@@ -82,7 +83,7 @@ class PackedSparseStep(TrainingStep):
         np.copyto(inputs, X.T)
         loss = fused.sparse_backprop(
             (inputs,) + activations, np.ascontiguousarray(y, dtype=np.int64), tuple(self._values),
-            tuple(model.biases), self._by_output, self._by_input, errors, grad_weights, grad_biases,
+            tuple(model.biases), self._by_output, errors, grad_weights, grad_biases,
         )
         if math.isfinite(loss):
             self.optimizer.step_packed(self._patterns, self._values, model.biases, grad_weights, grad_biases)
@@ -93,7 +94,7 @@ class PackedSparseStep(TrainingStep):
         """Write the packed weights back into ``model.weights``."""
         if self._stale:
             for weights, pattern, values in zip(self.model.weights, self._patterns, self._values):
-                weights.reshape(-1)[pattern.active] = values
+                weights.reshape(-1)[pattern.csc_active] = values
             self._stale = False
 
     def _workspace(self, n_samples: int) -> tuple:

@@ -86,17 +86,19 @@ def test_serial_and_parallel_builds_match_reference(build):
     spmm, sddmm = getattr(jitted, f"spmm_{build}"), getattr(jitted, f"sddmm_{build}")
     W, A, dZ, mask = layer["W"], layer["A"], layer["dZ"], layer["mask"]
 
-    values = pattern.gather(W)  # the surviving weights, packed
     Z = np.full((61, 67), np.nan, dtype=np.float32)
-    spmm(pattern.csc_indptr, pattern.csc_indices, pattern.csc_order, values, A, Z)
+    spmm(pattern.csc_indptr, pattern.csc_indices, pattern.gather_by_output(W), A, Z)
     np.testing.assert_allclose(Z, reference.masked_forward(A, W, mask), rtol=1e-5, atol=1e-5 * 97)
     dA = np.full((97, 67), np.nan, dtype=np.float32)
-    spmm(pattern.csr_indptr, pattern.csr_indices, pattern.csr_order, values, dZ, dA)
+    spmm(pattern.csr_indptr, pattern.csr_indices, pattern.gather(W), dZ, dA)
     np.testing.assert_allclose(dA, reference.masked_backward_input(dZ, W, mask), rtol=1e-5, atol=1e-5 * 61)
-    dW = np.full(pattern.active.size, np.nan, dtype=np.float32)
-    sddmm(pattern.csr_indptr, pattern.csr_indices, A, dZ, dW)
-    expected = reference.masked_backward_weights(A, dZ, mask).ravel()[pattern.active]
-    np.testing.assert_allclose(dW, expected, rtol=1e-5, atol=1e-5 * 67)
+    dW = reference.masked_backward_weights(A, dZ, mask)
+    by_input = np.full(pattern.active.size, np.nan, dtype=np.float32)
+    sddmm(pattern.csr_indptr, pattern.csr_indices, A, dZ, by_input)
+    np.testing.assert_allclose(by_input, pattern.gather(dW), rtol=1e-5, atol=1e-5 * 67)
+    by_output = np.full(pattern.active.size, np.nan, dtype=np.float32)
+    sddmm(pattern.csc_indptr, pattern.csc_indices, dZ, A, by_output)
+    np.testing.assert_allclose(by_output, pattern.gather_by_output(dW), rtol=1e-5, atol=1e-5 * 67)
 
 
 @pytest.mark.parametrize("path", ["dense", "sparse", "reference"])
@@ -118,8 +120,11 @@ def test_pattern_gather_and_scatter_are_inverse_on_the_survivors():
     unpacked = pattern.scatter(packed)
     np.testing.assert_array_equal(unpacked, layer["W"] * layer["mask"])
     assert not np.signbit(unpacked[layer["mask"] == 0]).any()
-    # csc_order lists the same survivors grouped by output column
-    rows, cols = np.divmod(pattern.active[pattern.csc_order], 7)
+    # by output: the same survivors grouped by column, rows sorted within each
+    by_output = pattern.gather_by_output(layer["W"])
+    np.testing.assert_array_equal(by_output, layer["W"].T[layer["mask"].T == 1])
+    np.testing.assert_array_equal(by_output, packed[pattern.csc_order])
+    rows, cols = np.divmod(pattern.csc_active, 7)
     np.testing.assert_array_equal(rows, pattern.csc_indices)
     assert np.all(np.diff(cols) >= 0)
 

@@ -99,16 +99,19 @@ def test_both_gradient_layouts_and_the_packed_update_agree(make):
     X, y = rng.random((9, 7), dtype=np.float32), rng.integers(0, 4, 9)
     dense_layout, active_layout, packed = model.copy(), model.copy(), model.copy()
     opt_dense, opt_active, opt_packed = make(), make(), make()
-    values = [p.gather(w).copy() for p, w in zip(packed.patterns, packed.weights)]
+    values = [p.gather_by_output(w) for p, w in zip(packed.patterns, packed.weights)]
     for _ in range(3):
         opt_dense.step(dense_layout, *dense_layout.loss_and_gradients(X, y, layout="dense")[1:])
         opt_active.step(active_layout, *active_layout.loss_and_gradients(X, y, layout="active")[1:])
         for w, p, v in zip(packed.weights, packed.patterns, values):
-            w.reshape(-1)[p.active] = v
-        _, grad_w, grad_b = packed.loss_and_gradients(X, y, layout="active")
-        opt_packed.step_packed(packed.patterns, values, packed.biases, grad_w, grad_b)
+            w.reshape(-1)[p.csc_active] = v
+        _, grad_w, grad_b = packed.loss_and_gradients(X, y, layout="dense")
+        grad_values = [p.gather_by_output(g) for p, g in zip(packed.patterns, grad_w)]
+        opt_packed.step_packed(packed.patterns, values, packed.biases, grad_values, grad_b)
+    with pytest.raises(ValueError, match="step_packed"):
+        opt_packed.step(packed, grad_w, grad_b)
     for w, p, v in zip(packed.weights, packed.patterns, values):
-        w.reshape(-1)[p.active] = v
+        w.reshape(-1)[p.csc_active] = v
     for a, b, c in zip(dense_layout.weights, active_layout.weights, packed.weights):
         np.testing.assert_array_equal(a, b)
         np.testing.assert_allclose(a, c, rtol=1e-6, atol=1e-7)

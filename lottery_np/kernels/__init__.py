@@ -22,7 +22,10 @@ path, in float64. Anything else is converted to float32, C order, once, here,
 so that each kernel is compiled for a single set of types. The results equal
 the definitions above for any ``W``, also one with non-zero entries where
 ``M == 0``; a caller that keeps ``W`` exactly 0 there (as the model does) may
-pass ``weights_are_masked=True`` to spare the dense path its ``W * M``.
+pass ``weights_are_masked=True`` to spare the dense path its ``W * M``. The
+sparse path packs the surviving weights (``pattern.gather(W)``) on every call;
+training avoids that by keeping them packed (:mod:`lottery_np.step`) and
+running a whole sparse network in one call (:mod:`.fused`).
 """
 import numpy as np
 
@@ -91,8 +94,7 @@ def masked_forward(A, weights, pattern, path=None, *, weights_are_masked=False):
     if path == "dense":
         return (weights if weights_are_masked else weights * pattern.mask).T @ A
     Z = np.empty((fan_out, A.shape[1]), dtype=np.float32)
-    _spmm(pattern, A.shape[1])(pattern.csc_indptr, pattern.csc_indices, pattern.csc_order, pattern.gather(weights),
-                               A, Z)
+    _spmm(pattern, A.shape[1])(pattern.csc_indptr, pattern.csc_indices, pattern.gather_by_output(weights), A, Z)
     return Z
 
 
@@ -117,8 +119,7 @@ def masked_backward_input(dZ, weights, pattern, path=None, *, weights_are_masked
     if path == "dense":
         return (weights if weights_are_masked else weights * pattern.mask) @ dZ
     dA = np.empty((fan_in, dZ.shape[1]), dtype=np.float32)
-    _spmm(pattern, dZ.shape[1])(pattern.csr_indptr, pattern.csr_indices, pattern.csr_order, pattern.gather(weights),
-                                dZ, dA)
+    _spmm(pattern, dZ.shape[1])(pattern.csr_indptr, pattern.csr_indices, pattern.gather(weights), dZ, dA)
     return dA
 
 

@@ -20,7 +20,7 @@ from .jitted import FASTMATH, _sddmm_row, _spmm_row
 
 
 @njit(fastmath=FASTMATH, cache=True)
-def sparse_backprop(activations, labels, values, biases, by_output, by_input,
+def sparse_backprop(activations, labels, values, biases, by_output,
                     errors, grad_weights, grad_biases):  # pragma: no cover - jitted
     """Mean cross-entropy of a batch and its gradients, in place; returns the loss.
 
@@ -30,29 +30,28 @@ def sparse_backprop(activations, labels, values, biases, by_output, by_input,
         ``activations[0]`` holds the input batch, feature-major; the others are
         overwritten with each layer's output (ReLU applied, logits last).
     labels : int64 array of shape (n_samples,)
+        Class indices, trusted: the caller checks they lie in range.
     values : tuple of float32 arrays, shapes (n_active_l,)
-        Each layer's surviving weights, packed in ``pattern.active`` order.
+        Each layer's surviving weights, packed by output: ``pattern.gather_by_output(W)``.
     biases : tuple of float32 arrays, shapes (fan_out_l,)
-    by_output, by_input : tuples of ``(indptr, indices, order)`` triples
-        Each layer's :class:`~lottery_np.kernels.pattern.SparsityPattern`
-        grouped by output column (``csc_*``) and by input row (``csr_*``).
+    by_output : tuple of ``(csc_indptr, csc_indices)`` pairs
+        Each layer's :class:`~lottery_np.kernels.pattern.SparsityPattern` grouped by output.
     errors : tuple of n_layers float32 arrays, shapes (fan_out_l, n_samples)
         Overwritten with ``dZ_l``, the loss gradient at each layer's pre-activation.
     grad_weights : tuple of float32 arrays, shapes (n_active_l,)
-        Overwritten with the weight gradients at the surviving weights, in
-        ``pattern.active`` order.
+        Overwritten with the weight gradients, packed by output like ``values``.
     grad_biases : tuple of float32 arrays, shapes (fan_out_l,)
     """
     n_layers = len(values)
     n = labels.size
     for layer in range(n_layers):  # Z = (W * M).T @ A + b, then ReLU except at the output
-        indptr, indices, order = by_output[layer]
+        indptr, indices = by_output[layer]
         A, Z, b = activations[layer], activations[layer + 1], biases[layer]
-        for r in range(Z.shape[0]):
-            _spmm_row(r, indptr, indices, order, values[layer], A, Z)
+        for j in range(Z.shape[0]):
+            _spmm_row(j, indptr, indices, values[layer], A, Z)
             for s in range(n):
-                z = Z[r, s] + b[r]
-                Z[r, s] = max(z, np.float32(0.0)) if layer < n_layers - 1 else z
+                z = Z[j, s] + b[j]
+                Z[j, s] = max(z, np.float32(0.0)) if layer < n_layers - 1 else z
 
     # Softmax cross-entropy, one sample (column) at a time, and its gradient (P - Y) / n.
     logits, dZ = activations[n_layers], errors[n_layers - 1]
@@ -73,28 +72,31 @@ def sparse_backprop(activations, labels, values, biases, by_output, by_input,
         dZ[labels[s], s] -= inv_n
 
     for layer in range(n_layers - 1, -1, -1):  # dW = (A dZ^T) * M, db = sum dZ, dA = (W * M) dZ
-        A, dZ = activations[layer], errors[layer]
-        indptr, indices, order = by_input[layer]
-        for r in range(A.shape[0]):
-            _sddmm_row(r, indptr, indices, A, dZ, grad_weights[layer])
+        A, dZ, W = activations[layer], errors[layer], values[layer]
+        indptr, indices = by_output[layer]
+        for j in range(dZ.shape[0]):  # dW[i, j] = dZ[j, :] . A[i, :] for the inputs i of output j
+            _sddmm_row(j, indptr, indices, dZ, A, grad_weights[layer])
         db = grad_biases[layer]
-        for r in range(dZ.shape[0]):
+        for j in range(dZ.shape[0]):
             total = np.float32(0.0)
             for s in range(n):
-                total += dZ[r, s]
-            db[r] = total
+                total += dZ[j, s]
+            db[j] = total
         if layer > 0:  # dZ below = dA * relu'(Z below), relu' = 1 where the unit fired
             dA = errors[layer - 1]
-            for r in range(dA.shape[0]):
-                _spmm_row(r, indptr, indices, order, values[layer], dZ, dA)
+            dA[:] = 0.0
+            for j in range(dZ.shape[0]):  # each output j adds W[i, j] dZ[j, :] to its inputs' rows
+                for k in range(indptr[j], indptr[j + 1]):
+                    i, w = indices[k], W[k]
+                    for s in range(n):
+                        dA[i, s] += w * dZ[j, s]
+            for i in range(dA.shape[0]):
                 for s in range(n):
-                    if A[r, s] <= 0.0:
-                        dA[r, s] = 0.0
+                    if A[i, s] <= 0.0:
+                        dA[i, s] = 0.0
     return loss / n
 
 
 def index_tuples(patterns) -> tuple:
-    """The ``by_output`` and ``by_input`` arguments of :func:`sparse_backprop` for these patterns."""
-    by_output = tuple((p.csc_indptr, p.csc_indices, p.csc_order) for p in patterns)
-    by_input = tuple((p.csr_indptr, p.csr_indices, p.csr_order) for p in patterns)
-    return by_output, by_input
+    """The ``by_output`` argument of :func:`sparse_backprop` for these patterns."""
+    return tuple((p.csc_indptr, p.csc_indices) for p in patterns)

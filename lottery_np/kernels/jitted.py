@@ -7,28 +7,27 @@ arrays of a :class:`~lottery_np.kernels.pattern.SparsityPattern`:
   listed by ``indptr``/``indices`` count. Row ``r`` of the result is a sum of
   rows of ``X``::
 
-      out[r, :] = sum_k values[order[k]] * X[c_k, :]    over k in indptr[r]:indptr[r + 1], c_k = indices[k]
+      out[r, :] = sum_k values[k] * X[c_k, :]    over k in indptr[r]:indptr[r + 1], c_k = indices[k]
 
-  The weights come *packed*: ``values`` holds the surviving weights only, in
-  the order of ``pattern.active``, and ``order[k]`` says where entry ``k`` of
-  the compressed arrays sits in it. The forward product is
-  ``Z = (W * M).T @ A`` (rows = outputs: the pattern's by-output arrays and
-  ``csc_order``); the backward one is ``dA = (W * M) @ dZ`` (rows = inputs: the
-  by-input arrays, whose order is ``active``'s own, ``csr_order = arange``).
-  Reading the 95 KB of packed weights rather than picking them out of LeNet's
-  0.9 MB first-layer matrix made the forward product 15 % faster with warm
-  caches and 2.4x faster with cold ones (batch 60, density 0.1).
-* **SDDMM** (sampled dense-dense), ``dW = (A @ dZ.T) * M`` at the surviving
-  entries only: one dot product over the samples per surviving weight::
+  The weights come *packed*: ``values[k]`` is the weight of entry ``k`` of the
+  index arrays. The forward product is ``Z = (W * M).T @ A`` (rows = outputs:
+  the pattern's by-output arrays, ``values = pattern.gather_by_output(W)``);
+  the backward one is ``dA = (W * M) @ dZ`` (rows = inputs: the by-input
+  arrays, ``values = pattern.gather(W)``). Reading 95 KB of packed weights
+  front to back, rather than picking them out of LeNet's 0.9 MB first-layer
+  matrix, made the forward product 1.5x faster with warm caches and 3.5x with
+  cold ones (batch 60, density 0.1; 114 against 198 us, 131 against 458 us).
+* **SDDMM** (sampled dense-dense), the weight gradient ``dW = (A @ dZ.T) * M``
+  at the surviving entries only: one dot product over the samples each::
 
-      out[k] = sum_s A[r, s] * dZ[c_k, s]    for k in indptr[r]:indptr[r + 1]
+      out[k] = sum_s R[r, s] * C[c_k, s]    for k in indptr[r]:indptr[r + 1]
 
-  The result is *compact*: one value per surviving weight, in the order of the
-  by-input arrays (which is the order of ``pattern.active``). Nothing of the
-  dense ``(fan_in, fan_out)`` matrix is written, so there are no zeros to fill
-  and the optimizers read the values contiguously: for LeNet's first layer
-  (batch 60, density 0.1) this took 102 us against 188 us for writing the
-  same values into a dense matrix, zeros included.
+  With the by-input arrays, ``R = A`` and ``C = dZ``; with the by-output
+  arrays, ``R = dZ`` and ``C = A``. Either way the result is *compact*: one
+  value per surviving weight, in the order of the index arrays, and nothing of
+  the dense ``(fan_in, fan_out)`` matrix is written. For LeNet's first layer
+  (batch 60, density 0.1) this took 102 us against 188 us for writing the same
+  values into a dense matrix, zeros included.
 
 Activations are feature-major (one sample per column), so every innermost loop
 runs over contiguous samples and LLVM vectorises it. The row kernels handle
@@ -58,8 +57,8 @@ FASTMATH = {"reassoc", "contract"}
 
 
 @njit(fastmath=FASTMATH, cache=True)
-def _spmm_row(r, indptr, indices, order, values, X, out):  # pragma: no cover - jitted
-    """``out[r, :] = sum_k values[order[k]] * X[c_k, :]`` over row ``r``'s surviving entries."""
+def _spmm_row(r, indptr, indices, values, X, out):  # pragma: no cover - jitted
+    """``out[r, :] = sum_k values[k] * X[c_k, :]`` over row ``r``'s surviving entries."""
     n = X.shape[1]
     for s in range(n):
         out[r, s] = 0.0
@@ -67,8 +66,8 @@ def _spmm_row(r, indptr, indices, order, values, X, out):  # pragma: no cover - 
     while k + 8 <= end:
         c0, c1, c2, c3 = indices[k], indices[k + 1], indices[k + 2], indices[k + 3]
         c4, c5, c6, c7 = indices[k + 4], indices[k + 5], indices[k + 6], indices[k + 7]
-        w0, w1, w2, w3 = values[order[k]], values[order[k + 1]], values[order[k + 2]], values[order[k + 3]]
-        w4, w5, w6, w7 = values[order[k + 4]], values[order[k + 5]], values[order[k + 6]], values[order[k + 7]]
+        w0, w1, w2, w3 = values[k], values[k + 1], values[k + 2], values[k + 3]
+        w4, w5, w6, w7 = values[k + 4], values[k + 5], values[k + 6], values[k + 7]
         for s in range(n):
             out[r, s] += ((w0 * X[c0, s] + w1 * X[c1, s]) + (w2 * X[c2, s] + w3 * X[c3, s])) + (
                 (w4 * X[c4, s] + w5 * X[c5, s]) + (w6 * X[c6, s] + w7 * X[c7, s])
@@ -76,60 +75,60 @@ def _spmm_row(r, indptr, indices, order, values, X, out):  # pragma: no cover - 
         k += 8
     while k < end:
         c = indices[k]
-        w = values[order[k]]
+        w = values[k]
         for s in range(n):
             out[r, s] += w * X[c, s]
         k += 1
 
 
 @njit(fastmath=FASTMATH, cache=True)
-def _sddmm_row(r, indptr, indices, A, dZ, out):  # pragma: no cover - jitted
-    """``out[k] = A[r, :] . dZ[c_k, :]`` for row ``r``'s surviving entries ``k``."""
-    n = A.shape[1]
+def _sddmm_row(r, indptr, indices, R, C, out):  # pragma: no cover - jitted
+    """``out[k] = R[r, :] . C[c_k, :]`` for row ``r``'s surviving entries ``k``."""
+    n = R.shape[1]
     k, end = indptr[r], indptr[r + 1]
     while k + 4 <= end:
         c0, c1, c2, c3 = indices[k], indices[k + 1], indices[k + 2], indices[k + 3]
         acc0 = acc1 = acc2 = acc3 = np.float32(0.0)
         for s in range(n):
-            a = A[r, s]
-            acc0 += a * dZ[c0, s]
-            acc1 += a * dZ[c1, s]
-            acc2 += a * dZ[c2, s]
-            acc3 += a * dZ[c3, s]
+            a = R[r, s]
+            acc0 += a * C[c0, s]
+            acc1 += a * C[c1, s]
+            acc2 += a * C[c2, s]
+            acc3 += a * C[c3, s]
         out[k], out[k + 1], out[k + 2], out[k + 3] = acc0, acc1, acc2, acc3
         k += 4
     while k < end:
         c = indices[k]
         acc = np.float32(0.0)
         for s in range(n):
-            acc += A[r, s] * dZ[c, s]
+            acc += R[r, s] * C[c, s]
         out[k] = acc
         k += 1
 
 
 @njit(fastmath=FASTMATH, cache=True)
-def spmm_serial(indptr, indices, order, values, X, out):  # pragma: no cover - jitted
+def spmm_serial(indptr, indices, values, X, out):  # pragma: no cover - jitted
     """SpMM on one thread; ``out`` of shape ``(len(indptr) - 1, X.shape[1])`` is overwritten."""
     for r in range(out.shape[0]):
-        _spmm_row(r, indptr, indices, order, values, X, out)
+        _spmm_row(r, indptr, indices, values, X, out)
 
 
 @njit(fastmath=FASTMATH, cache=True, parallel=True)
-def spmm_parallel(indptr, indices, order, values, X, out):  # pragma: no cover - jitted
+def spmm_parallel(indptr, indices, values, X, out):  # pragma: no cover - jitted
     """SpMM with the rows of ``out`` spread over Numba's threads."""
     for r in prange(out.shape[0]):
-        _spmm_row(r, indptr, indices, order, values, X, out)
+        _spmm_row(r, indptr, indices, values, X, out)
 
 
 @njit(fastmath=FASTMATH, cache=True)
-def sddmm_serial(indptr, indices, A, dZ, out):  # pragma: no cover - jitted
+def sddmm_serial(indptr, indices, R, C, out):  # pragma: no cover - jitted
     """SDDMM on one thread; ``out`` of shape ``(len(indices),)`` is overwritten."""
-    for r in range(A.shape[0]):
-        _sddmm_row(r, indptr, indices, A, dZ, out)
+    for r in range(R.shape[0]):
+        _sddmm_row(r, indptr, indices, R, C, out)
 
 
 @njit(fastmath=FASTMATH, cache=True, parallel=True)
-def sddmm_parallel(indptr, indices, A, dZ, out):  # pragma: no cover - jitted
-    """SDDMM with the rows of ``A`` spread over Numba's threads."""
-    for r in prange(A.shape[0]):
-        _sddmm_row(r, indptr, indices, A, dZ, out)
+def sddmm_parallel(indptr, indices, R, C, out):  # pragma: no cover - jitted
+    """SDDMM with the rows of ``R`` spread over Numba's threads."""
+    for r in prange(R.shape[0]):
+        _sddmm_row(r, indptr, indices, R, C, out)

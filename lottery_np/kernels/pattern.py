@@ -11,8 +11,12 @@ A mask ``M`` of shape ``(fan_in, fan_out)`` keeps weight ``W[i, j]`` when
   backward products ``dA[i, :] = sum_j W[i, j] dZ[j, :]`` and
   ``dW[i, j] = A[i, :] . dZ[j, :]`` walk these.
 
-Indices are sorted within each group. The pattern is built once per mask (a
-mask changes once per pruning round), with vectorised NumPy.
+A kernel reads the weights *packed*: one value per surviving weight, in the
+order of the index arrays it walks. ``active`` (C order, which is the by-input
+order) is the order of compact gradients and optimizer state;
+:meth:`SparsityPattern.gather` and :meth:`SparsityPattern.gather_by_output` pack
+a matrix either way. Indices are sorted within each group. The pattern is built
+once per mask (a mask changes once per pruning round), with vectorised NumPy.
 """
 import numpy as np
 
@@ -36,16 +40,15 @@ class SparsityPattern:
         Fraction of surviving weights, ``n_active / (fan_in * fan_out)``.
     csr_indptr : ndarray of shape (fan_in + 1,), int64
     csr_indices : ndarray of shape (n_active,), int64
-        Surviving outputs ``j`` of each input row ``i``.
-    csr_order : ndarray of shape (n_active,), int64
-        Position in ``active`` of each by-input entry: ``arange(n_active)``, as
-        ``active`` itself is grouped by input row.
+        Surviving outputs ``j`` of each input row ``i``; entry ``k`` is the
+        weight at ``active[k]``.
     csc_indptr : ndarray of shape (fan_out + 1,), int64
     csc_indices : ndarray of shape (n_active,), int64
         Surviving inputs ``i`` of each output column ``j``.
     csc_order : ndarray of shape (n_active,), int64
-        Position in ``active`` of each by-output entry, so that the packed
-        weights ``gather(W)`` can be read in by-output order.
+        Position in ``active`` of each by-output entry.
+    csc_active : ndarray of shape (n_active,), int64
+        Flat indices of the surviving weights in by-output order, ``active[csc_order]``.
     """
 
     def __init__(self, mask):
@@ -63,9 +66,9 @@ class SparsityPattern:
         rows, cols = np.divmod(self.active, fan_out)
         self.csr_indptr = _indptr(rows, fan_in)
         self.csr_indices = cols
-        self.csr_order = np.arange(self.active.size)
         # A stable sort by output column keeps the rows sorted inside each column.
         self.csc_order = np.argsort(cols, kind="stable")
+        self.csc_active = self.active[self.csc_order]
         self.csc_indptr = _indptr(cols, fan_out)
         self.csc_indices = rows[self.csc_order]
 
@@ -87,6 +90,10 @@ class SparsityPattern:
         """
         flat = np.ravel(matrix)
         return flat if self.is_dense else flat[self.active]
+
+    def gather_by_output(self, matrix: np.ndarray) -> np.ndarray:
+        """The entries of a ``(fan_in, fan_out)`` matrix at the surviving weights, in by-output order (a copy)."""
+        return np.ravel(matrix)[self.csc_active]
 
     def scatter(self, values: np.ndarray) -> np.ndarray:
         """The ``(fan_in, fan_out)`` matrix holding ``values`` at the surviving weights and +0.0 elsewhere."""
