@@ -6,11 +6,14 @@ however many steps are taken, and the cost of a step is proportional to the
 number of surviving weights. The optimizer's own state (Adam's moments, SGD's
 velocity) is *compact*: one entry per surviving weight, stored contiguously in
 ``active`` order, so a step streams through it instead of hopping over the
-pruned entries of a full-size array. At LeNet-300-100's 10 % density this made
-the Adam step about twice as fast (see ``benchmarks/README.md``).
+pruned entries of a full-size array.
 
-Gradients may come in either layout of :meth:`lottery_np.model.MLP.loss_and_gradients`:
-full ``(fan_in, fan_out)`` matrices, or only the values at the surviving weights.
+Two ways in: :meth:`Optimizer.step` updates a model's dense weight matrices at
+their surviving entries, from gradients in either layout of
+:meth:`lottery_np.model.MLP.loss_and_gradients` (full matrices, or only the
+values at the surviving weights); :meth:`Optimizer.step_packed` updates weights
+that a training step keeps packed in contiguous arrays
+(:class:`lottery_np.step.PackedSparseStep`), with the plain contiguous loops.
 """
 from __future__ import annotations
 

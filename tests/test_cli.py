@@ -226,9 +226,10 @@ def test_resuming_a_finished_run_rewrites_the_same_ticket(quick_run, tmp_path):
 
 def test_benchmark_passes_every_argument_on(monkeypatch):
     received = []
-    experiment = types.ModuleType("lottery_np.experiment")
-    experiment.main = lambda argv=None: received.append(argv) or 3
-    monkeypatch.setitem(sys.modules, "lottery_np.experiment", experiment)
+    command = types.ModuleType("lottery_np.experiment.command")
+    command.DESCRIPTION = "a stand-in"
+    command.main = lambda argv=None, parser=None: received.append(argv) or 3
+    monkeypatch.setitem(sys.modules, "lottery_np.experiment.command", command)
     arguments = ["--seed", "3", "digits", "-x", "--rounds=2", "--help"]
     assert main(["benchmark", *arguments]) == 3
     assert received == [arguments]
@@ -236,7 +237,14 @@ def test_benchmark_passes_every_argument_on(monkeypatch):
 
 def test_benchmark_help_comes_from_the_experiment(capsys):
     assert main(["benchmark", "--help"]) == 0
-    assert capsys.readouterr().out.startswith("usage:")
+    help_text = capsys.readouterr().out
+    assert help_text.startswith("usage: lottery-np benchmark") and "--target-sparsity" in help_text
+
+
+def test_a_bad_benchmark_option_costs_one_line(capsys):
+    assert main(["benchmark", "--bogus"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("lottery-np: error: unrecognized arguments: --bogus")
 
 
 def test_a_killed_run_resumes_to_the_uninterrupted_result(reference_run, tmp_path):

@@ -89,11 +89,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 
 def _benchmark(argv: list[str]) -> int:
-    from ..experiment import main as experiment_main  # imported here: only this command needs it
+    from ..experiment.command import DESCRIPTION, main as experiment_main  # only this command needs them
 
+    parser = _Parser(prog=f"{PROG} benchmark", description=DESCRIPTION)
     try:
-        return experiment_main(argv)
-    except SystemExit as stop:  # the experiment's own parser exits on --help and on bad arguments
+        return experiment_main(argv, parser=parser)
+    except UsageError as error:
+        return _fail(str(error), USAGE_ERROR)
+    except SystemExit as stop:  # --help
         return _exit_status(stop)
 
 

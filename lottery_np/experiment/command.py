@@ -12,15 +12,15 @@ from .report import environment, format_table, format_tickets, write_plots, writ
 from .runner import run_benchmark
 from .settings import FULL, QUICK, BenchmarkSettings
 
+DESCRIPTION = "Winning tickets vs magnitude pruning vs random controls, over several seeds (LeNet-300-100)."
+
 QUICK_SUBSET = (5_000, 1_000, 2_000)
 """``--quick`` on MNIST or Fashion-MNIST keeps this many train, validation and test images."""
 
 
 def build_parser(parser: Optional[argparse.ArgumentParser] = None) -> argparse.ArgumentParser:
     """The benchmark's arguments, added to ``parser`` (e.g. a subcommand's) or to a new parser."""
-    parser = parser or argparse.ArgumentParser(
-        description="Winning tickets vs magnitude pruning vs random controls, over several seeds (LeNet-300-100).",
-    )
+    parser = parser or argparse.ArgumentParser(description=DESCRIPTION)
     parser.add_argument("--dataset", choices=("mnist", "fashion-mnist", "digits"),
                         help="default mnist (digits with --quick); digits trains a 64-300-100-10 network")
     parser.add_argument("--seeds", type=int, nargs="+", help="default 0 1 2 (0 1 with --quick)")
@@ -68,9 +68,13 @@ def settings_from_args(args: argparse.Namespace) -> BenchmarkSettings:
     return dataclasses.replace(preset, **changes)
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Run the benchmark, print its table and write ``results.json`` and the figures; return the exit status."""
-    parser = build_parser()
+def main(argv: Optional[Sequence[str]] = None, parser: Optional[argparse.ArgumentParser] = None) -> int:
+    """Run the benchmark, print its table and write ``results.json`` and the figures; return the exit status.
+
+    ``parser``, when given, receives the benchmark's arguments and reports the
+    errors (the ``lottery-np`` command passes its own, which prints one line).
+    """
+    parser = build_parser(parser)
     args = parser.parse_args(argv)
     try:
         settings = settings_from_args(args)

@@ -1,13 +1,15 @@
 """A whole forward and backward pass of a sparse network in one compiled call.
 
 :meth:`lottery_np.model.MLP.loss_and_gradients` walks the layers in Python and
-calls one kernel per product. For a small batch of a sparse network that
-Python walk, and the NumPy calls between the kernels (bias, ReLU, softmax, the
-ReLU derivative, bias gradients), cost about a quarter of the step.
-:func:`sparse_backprop` does the same arithmetic in a single Numba function,
-reusing the row kernels of :mod:`.jitted`, so the step costs little more than
-its products. The model takes it when it :attr:`~lottery_np.model.MLP.runs_sparse`;
-the tests check it against the layer-by-layer pass.
+calls one kernel per product, with NumPy calls between them (bias, ReLU,
+softmax, the ReLU derivative, bias gradients). :func:`sparse_backprop` does the
+same arithmetic in a single Numba function, reusing the row kernels of
+:mod:`.jitted`. For LeNet-300-100 at 10 % density and a batch of 60 (one
+thread) the layer-by-layer pass took 447 us and the fused one 385 us, even
+though the latter packs the weights on every call, which the training step
+(:mod:`lottery_np.step`) does only once. The model takes this path when it
+:attr:`~lottery_np.model.MLP.runs_sparse`; the tests check it against the
+layer-by-layer pass.
 
 Everything is walked by output (the pattern's ``csc_*`` arrays), with the
 weights packed in that order: the forward product and the weight gradient read
