@@ -303,14 +303,16 @@ class MLP:
         """Whether backpropagation runs every layer on the sparse kernels, in one fused call.
 
         True for a float32 network whose ``kernel_path`` is ``"sparse"``, or
-        ``None`` with an overall density below the kernels' crossover. The
-        overall density decides, not each layer's: the paper prunes the small
-        output layer at half the rate, and it should not keep a whole sparse
-        network off the fused path.
+        ``None`` with an overall density below ``kernels.FUSED_CROSSOVER_DENSITY``.
+        The overall density decides, not each layer's: the paper prunes the
+        small output layer at half the rate, and it should not keep a whole
+        sparse network off the fused path.
         """
         if self.dtype != np.float32:
             return False
-        return (self.kernel_path or kernels.choose_path(self.density)) == "sparse"
+        if self.kernel_path is None:
+            return self.density < kernels.FUSED_CROSSOVER_DENSITY
+        return self.kernel_path == "sparse"
 
     def _backprop_by_layer(self, inputs: np.ndarray, y: np.ndarray, layout: str):
         """:meth:`loss_and_gradients` one layer and one kernel call at a time (the readable version)."""

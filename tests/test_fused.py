@@ -69,7 +69,7 @@ def test_fused_softmax_is_stable_for_huge_logits():
 
 
 def test_the_overall_density_decides_the_path(monkeypatch):
-    monkeypatch.setattr(kernels, "CROSSOVER_DENSITY", 0.25)
+    monkeypatch.setattr(kernels, "FUSED_CROSSOVER_DENSITY", 0.25)
     model = MLP((50, 40, 10), seed=0)
     assert not model.runs_sparse  # dense
     rng = np.random.default_rng(0)

@@ -34,6 +34,7 @@ from .pattern import SparsityPattern
 
 __all__ = [
     "CROSSOVER_DENSITY",
+    "FUSED_CROSSOVER_DENSITY",
     "LAYOUTS",
     "SparsityPattern",
     "choose_path",
@@ -51,6 +52,13 @@ __all__ = [
 #   batch 1000: density 0.5 7.60/9.17 ms, 0.2 7.44/4.00 ms, 0.1 8.47/2.15 ms -> break-even 0.40
 # (two runs agreed to 0.01). Training runs at batch 60, so its break-even is the one used.
 CROSSOVER_DENSITY = 0.25
+
+# Below this overall density a whole network trains faster on the sparse path, as one fused call
+# with packed weights (lottery_np.step.PackedSparseStep), than on the dense path. Measured like
+# CROSSOVER_DENSITY but for a full LeNet-300-100 training step (forward, backward, Adam; one thread),
+# dense / sparse: batch 60: density 0.4 0.86x, 0.3 1.22x, 0.2 1.37x; batch 1000: 0.4 1.32x, 0.3 1.60x
+# (benchmarks/bench_engine.py and single runs at 0.3 and 0.4). Break-even at batch 60: about 0.35.
+FUSED_CROSSOVER_DENSITY = 0.35
 
 # Multiply-adds (surviving weights x samples) from which the parallel builds are used. On the
 # machine above, for a 300x100 layer and batch 60, SpMM/SDDMM took 5.7/10.3 us serial and 5.2/7.5 us
