@@ -86,8 +86,8 @@ class MLP:
     biases : list of ndarray, shape (fan_out,)
     kernel_path : {None, "dense", "sparse", "reference"}
         The kernels' path for every layer (see :mod:`lottery_np.kernels`);
-        ``None``, the default, picks per layer by its density. When every layer
-        is sparse, :meth:`loss_and_gradients` runs as one fused call
+        ``None``, the default, picks per layer by its density. When the network
+        :attr:`runs_sparse`, :meth:`loss_and_gradients` runs as one fused call
         (:mod:`lottery_np.kernels.fused`).
     """
 

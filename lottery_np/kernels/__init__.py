@@ -23,7 +23,7 @@ so that each kernel is compiled for a single set of types. The results equal
 the definitions above for any ``W``, also one with non-zero entries where
 ``M == 0``; a caller that keeps ``W`` exactly 0 there (as the model does) may
 pass ``weights_are_masked=True`` to spare the dense path its ``W * M``. The
-sparse path packs the surviving weights (``pattern.gather(W)``) on every call;
+sparse path packs the surviving weights (``pattern.gather``, ``gather_by_output``) on every call;
 training avoids that by keeping them packed (:mod:`lottery_np.step`) and
 running a whole sparse network in one call (:mod:`.fused`).
 """
