@@ -342,11 +342,8 @@ class MLP:
 
         Weight gradients come back at the surviving weights only (``"active"`` layout).
         """
-        n = len(y)
-        activations = (inputs,) + tuple(np.empty((size, n), np.float32) for size in self.layer_sizes[1:])
-        errors = tuple(np.empty((size, n), np.float32) for size in self.layer_sizes[1:])
-        grad_weights = tuple(np.empty(p.active.size, np.float32) for p in self._patterns)
-        grad_biases = tuple(np.empty(size, np.float32) for size in self.layer_sizes[1:])
+        activations, errors, grad_weights, grad_biases = fused.workspace(self.layer_sizes, self._patterns, len(y))
+        activations = (inputs,) + activations[1:]
         loss = fused.sparse_backprop(
             activations, np.ascontiguousarray(y, dtype=np.int64),
             tuple(p.gather_by_output(w) for p, w in zip(self._patterns, self.weights)), tuple(self.biases),

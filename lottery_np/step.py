@@ -79,10 +79,10 @@ class PackedSparseStep(TrainingStep):
         model = self.model
         X = model._check_X(X)
         y = model._check_y(y, len(X))  # the kernel trusts the labels as indices
-        inputs, activations, errors, grad_weights, grad_biases = self._workspace(len(X))
-        np.copyto(inputs, X.T)
+        activations, errors, grad_weights, grad_biases = self._workspace(len(X))
+        np.copyto(activations[0], X.T)
         loss = fused.sparse_backprop(
-            (inputs,) + activations, np.ascontiguousarray(y, dtype=np.int64), tuple(self._values),
+            activations, np.ascontiguousarray(y, dtype=np.int64), tuple(self._values),
             tuple(model.biases), self._by_output, errors, grad_weights, grad_biases,
         )
         if math.isfinite(loss):
@@ -98,16 +98,9 @@ class PackedSparseStep(TrainingStep):
             self._stale = False
 
     def _workspace(self, n_samples: int) -> tuple:
-        """The buffers for a batch of ``n_samples``: input, activations, errors, gradients (made once)."""
+        """The buffers of :func:`fused.sparse_backprop` for a batch of ``n_samples`` (made once per size)."""
         if n_samples not in self._buffers:
-            sizes = self.model.layer_sizes
-            self._buffers[n_samples] = (
-                np.empty((sizes[0], n_samples), np.float32),
-                tuple(np.empty((size, n_samples), np.float32) for size in sizes[1:]),
-                tuple(np.empty((size, n_samples), np.float32) for size in sizes[1:]),
-                tuple(np.empty(values.size, np.float32) for values in self._values),
-                tuple(np.empty(size, np.float32) for size in sizes[1:]),
-            )
+            self._buffers[n_samples] = fused.workspace(self.model.layer_sizes, self._patterns, n_samples)
         return self._buffers[n_samples]
 
 

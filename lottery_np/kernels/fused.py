@@ -111,6 +111,19 @@ def sparse_backprop(activations, labels, values, biases, by_output,
     return loss / n
 
 
+def workspace(layer_sizes, patterns, n_samples: int) -> tuple:
+    """Fresh float32 buffers for :func:`sparse_backprop` on a batch of ``n_samples``.
+
+    Returns ``(activations, errors, grad_weights, grad_biases)``, tuples shaped as
+    that function takes them; ``activations[0]`` is for the input batch.
+    """
+    activations = tuple(np.empty((size, n_samples), np.float32) for size in layer_sizes)
+    errors = tuple(np.empty((size, n_samples), np.float32) for size in layer_sizes[1:])
+    grad_weights = tuple(np.empty(p.active.size, np.float32) for p in patterns)
+    grad_biases = tuple(np.empty(size, np.float32) for size in layer_sizes[1:])
+    return activations, errors, grad_weights, grad_biases
+
+
 def index_tuples(patterns) -> tuple:
     """The ``by_output`` argument of :func:`sparse_backprop` for these patterns."""
     return tuple((p.csc_indptr, p.csc_indices) for p in patterns)
