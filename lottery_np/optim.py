@@ -14,6 +14,14 @@ their surviving entries, from gradients in either layout of
 values at the surviving weights); :meth:`Optimizer.step_packed` updates weights
 that a training step keeps packed in contiguous arrays
 (:class:`lottery_np.step.PackedSparseStep`), with the plain contiguous loops.
+
+Float32 arithmetic. Every scalar a kernel receives (``1 - beta1``, the
+bias-corrected step size, ...) is formed in float64 and cast to the parameters'
+dtype once: ``float32(1) - float32(0.999)`` is ``0.0009999871``, 1.3e-5 off,
+and an error of that size in every step compounds over a run. The kernels
+compile with the same ``fastmath`` flags as the layer kernels
+(:data:`lottery_np.kernels.jitted.FASTMATH`), which keep IEEE NaN and infinity
+semantics, so a diverging run's NaN stays a NaN for the trainer to see.
 """
 from __future__ import annotations
 
@@ -23,21 +31,25 @@ from typing import Optional
 import numpy as np
 from numba import njit
 
+from . import validation
 from .kernels import SparsityPattern
+from .kernels.jitted import FASTMATH
 from .model import MLP
 
 
-@njit(cache=True, fastmath=True, error_model="numpy")
-def _adam_all(param, grad, m, v, step_size, beta1, beta2, epsilon):  # pragma: no cover - jitted
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def _adam_all(param, grad, m, v, step_size, beta1, one_minus_beta1, beta2, one_minus_beta2,
+              epsilon):  # pragma: no cover - jitted
     """In-place Adam on every entry (a contiguous loop the compiler vectorises)."""
     for i in range(param.size):
-        m[i] = beta1 * m[i] + (1 - beta1) * grad[i]
-        v[i] = beta2 * v[i] + (1 - beta2) * grad[i] * grad[i]
+        m[i] = beta1 * m[i] + one_minus_beta1 * grad[i]
+        v[i] = beta2 * v[i] + one_minus_beta2 * grad[i] * grad[i]
         param[i] -= step_size * m[i] / (np.sqrt(v[i]) + epsilon)
 
 
-@njit(cache=True, fastmath=True, error_model="numpy")
-def _adam_active(param, grad, m, v, update, active, step_size, beta1, beta2, epsilon):  # pragma: no cover - jitted
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def _adam_active(param, grad, m, v, update, active, step_size, beta1, one_minus_beta1, beta2, one_minus_beta2,
+                 epsilon):  # pragma: no cover - jitted
     """In-place Adam on the flat entries ``active`` of ``param``; ``grad``, ``m``, ``v`` and ``update`` are compact.
 
     Two loops: the first, over contiguous arrays only, vectorises (square roots
@@ -46,14 +58,14 @@ def _adam_active(param, grad, m, v, update, active, step_size, beta1, beta2, eps
     density (80 us against 29 us).
     """
     for k in range(active.size):
-        m[k] = beta1 * m[k] + (1 - beta1) * grad[k]
-        v[k] = beta2 * v[k] + (1 - beta2) * grad[k] * grad[k]
+        m[k] = beta1 * m[k] + one_minus_beta1 * grad[k]
+        v[k] = beta2 * v[k] + one_minus_beta2 * grad[k] * grad[k]
         update[k] = step_size * m[k] / (np.sqrt(v[k]) + epsilon)
     for k in range(active.size):
         param[active[k]] -= update[k]
 
 
-@njit(cache=True, fastmath=True, error_model="numpy")
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
 def _momentum_all(param, grad, velocity, learning_rate, momentum):  # pragma: no cover - jitted
     """In-place SGD with (heavy-ball) momentum on every entry."""
     for i in range(param.size):
@@ -61,7 +73,7 @@ def _momentum_all(param, grad, velocity, learning_rate, momentum):  # pragma: no
         param[i] += velocity[i]
 
 
-@njit(cache=True, fastmath=True, error_model="numpy")
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
 def _momentum_active(param, grad, velocity, active, learning_rate, momentum):  # pragma: no cover - jitted
     """In-place SGD with momentum on the flat entries ``active`` of ``param``; ``grad`` and ``velocity`` are compact."""
     for k in range(active.size):
@@ -78,9 +90,7 @@ class Optimizer:
     """
 
     def __init__(self, learning_rate: float):
-        if not (isinstance(learning_rate, (int, float)) and math.isfinite(learning_rate) and learning_rate > 0):
-            raise ValueError(f"learning_rate must be a positive number, got {learning_rate!r}")
-        self.learning_rate = float(learning_rate)
+        self.learning_rate = validation.real("learning_rate", learning_rate, 0.0, low_open=True)
         self.reset()
 
     def reset(self) -> None:
@@ -94,7 +104,10 @@ class Optimizer:
         raise NotImplementedError
 
     def _hyperparameters(self, dtype: type) -> tuple:
-        """This step's scalar constants for the kernels, as ``dtype`` (float32 keeps a float32 model SIMD-wide)."""
+        """This step's scalar constants for the kernels: formed in float64, then cast to ``dtype`` once.
+
+        (Float32 constants keep a float32 model's loops SIMD-wide.)
+        """
         raise NotImplementedError
 
     def _update(self, param: np.ndarray, grad: np.ndarray, state: list[np.ndarray],
@@ -179,20 +192,36 @@ def _at_survivors(grad, weights: np.ndarray, pattern: SparsityPattern, layer: in
 
 
 class Adam(Optimizer):
-    """Adam (Kingma & Ba, 2015) with bias correction folded into the step size.
+    """Adam (Kingma & Ba, 2015), in either of its two published forms.
 
-    ``m <- b1 m + (1 - b1) g``, ``v <- b2 v + (1 - b2) g^2`` and
-    ``w <- w - lr sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps)``.
+    Both keep ``m <- b1 m + (1 - b1) g`` and ``v <- b2 v + (1 - b2) g^2`` and
+    differ only in where epsilon enters:
+
+    * ``bias_correction="step_size"`` (the default): the bias corrections are
+      folded into the step size, ``w <- w - lr sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps)``,
+      the efficient form at the end of Kingma & Ba's Section 2, and what
+      TensorFlow 1's ``tf.train.AdamOptimizer`` computes, the optimizer of
+      Frankle & Carbin's LeNet experiments;
+    * ``bias_correction="moments"``: the moments are corrected first,
+      ``w <- w - lr m_hat / (sqrt(v_hat) + eps)`` with ``m_hat = m / (1 - b1^t)`` and
+      ``v_hat = v / (1 - b2^t)``, Kingma & Ba's Algorithm 1 and PyTorch's
+      ``torch.optim.Adam``.
+
+    The second equals the first with ``eps`` replaced by ``eps sqrt(1 - b2^t)``,
+    which is how it is computed here. The two agree while ``sqrt(v)`` is much larger than
+    ``eps``, and differ by tens of percent for gradients of order ``eps``: early in
+    training, ``sqrt(1 - b2^t)`` is about 0.03 at ``t = 1``.
     The paper trains LeNet-300-100 with Adam at ``lr = 1.2e-3``.
     """
 
-    def __init__(self, learning_rate: float = 1.2e-3, beta1: float = 0.9, beta2: float = 0.999, epsilon: float = 1e-8):
-        for name, value in (("beta1", beta1), ("beta2", beta2)):
-            if not 0.0 <= value < 1.0:
-                raise ValueError(f"{name} must be in [0, 1), got {value!r}")
-        if not epsilon > 0:
-            raise ValueError(f"epsilon must be positive, got {epsilon!r}")
-        self.beta1, self.beta2, self.epsilon = float(beta1), float(beta2), float(epsilon)
+    FORMS = ("step_size", "moments")
+
+    def __init__(self, learning_rate: float = 1.2e-3, beta1: float = 0.9, beta2: float = 0.999,
+                 epsilon: float = 1e-8, bias_correction: str = "step_size"):
+        self.beta1 = validation.real("beta1", beta1, 0.0, 1.0, high_open=True)
+        self.beta2 = validation.real("beta2", beta2, 0.0, 1.0, high_open=True)
+        self.epsilon = validation.real("epsilon", epsilon, 0.0, low_open=True)
+        self.bias_correction = validation.choice("bias_correction", bias_correction, self.FORMS)
         super().__init__(learning_rate)
 
     def _new_state(self, size, dtype):
@@ -200,8 +229,10 @@ class Adam(Optimizer):
 
     def _hyperparameters(self, dtype):
         t = self.iterations
-        step_size = self.learning_rate * math.sqrt(1.0 - self.beta2**t) / (1.0 - self.beta1**t)
-        return tuple(dtype(x) for x in (step_size, self.beta1, self.beta2, self.epsilon))
+        correction2 = math.sqrt(1.0 - self.beta2**t)
+        step_size = self.learning_rate * correction2 / (1.0 - self.beta1**t)
+        epsilon = self.epsilon * correction2 if self.bias_correction == "moments" else self.epsilon
+        return tuple(dtype(x) for x in (step_size, self.beta1, 1.0 - self.beta1, self.beta2, 1.0 - self.beta2, epsilon))
 
     def _update(self, param, grad, state, active, hyper):
         if active is None:
@@ -214,9 +245,7 @@ class SGD(Optimizer):
     """Stochastic gradient descent with momentum: ``u <- mu u - lr g``, ``w <- w + u``."""
 
     def __init__(self, learning_rate: float = 0.1, momentum: float = 0.9):
-        if not 0.0 <= momentum < 1.0:
-            raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
-        self.momentum = float(momentum)
+        self.momentum = validation.real("momentum", momentum, 0.0, 1.0, high_open=True)
         super().__init__(learning_rate)
 
     def _new_state(self, size, dtype):
@@ -237,6 +266,5 @@ OPTIMIZERS = {"adam": Adam, "sgd": SGD}
 
 def make_optimizer(name: str, learning_rate: float, **options) -> Optimizer:
     """Build an optimizer by name: ``"adam"`` or ``"sgd"``."""
-    if name not in OPTIMIZERS:
-        raise ValueError(f"optimizer must be one of {sorted(OPTIMIZERS)}, got {name!r}")
+    validation.choice("optimizer", name, sorted(OPTIMIZERS))
     return OPTIMIZERS[name](learning_rate, **options)

@@ -27,7 +27,7 @@ import json
 import math
 import os
 from pathlib import Path
-from typing import Mapping, Optional, Sequence
+from typing import Mapping, NoReturn, Optional, Sequence
 
 import matplotlib
 import numpy as np
@@ -35,6 +35,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
+from .archive import CorruptFileError, check_fields, is_instance
 from .pruning.ticket import RoundRecord, WinningTicket, history_from_dicts
 
 POINT_KEYS = ("density", "test_accuracy", "early_stop_iteration")
@@ -169,7 +170,7 @@ def plot_run(run_dir: str | os.PathLike) -> list[Path]:
     """Draw the figures of a ``lottery-np find-ticket`` output folder into that folder.
 
     The folder holds ``ticket.npz`` (:meth:`WinningTicket.save`) and ``history.json``
-    (``{"settings": ..., "ticket_round": int, "image_shape": [28, 28] or null,
+    (``{"settings": ..., "ticket_round": int, "density": float, "image_shape": [28, 28] or null,
     "history": [RoundRecord.to_dict(), ...]}``).
 
     Returns
@@ -182,20 +183,18 @@ def plot_run(run_dir: str | os.PathLike) -> list[Path]:
     ------
     FileNotFoundError
         If the folder or one of its two files is missing.
-    ValueError
-        If a file is not what a run writes.
+    CorruptFileError
+        Naming the file and the key, if a file is not what a run writes or the two
+        files are not of one run.
     """
     run_dir = Path(run_dir)
     history_path, ticket_path = run_dir / "history.json", run_dir / "ticket.npz"
     for required in (history_path, ticket_path):
         if not required.is_file():
             raise FileNotFoundError(f"{run_dir} is not a find-ticket run folder: {required} is missing")
-    meta = _read_history(history_path)
     ticket = WinningTicket.load(ticket_path)
-    history = meta["history"]
-    ticket_round = meta.get("ticket_round", ticket.pruning_round)
-    if not (isinstance(ticket_round, int) and 0 <= ticket_round < len(history)):
-        raise ValueError(f"{history_path}: ticket_round must index the {len(history)} rounds, got {ticket_round!r}")
+    meta = _read_history(history_path, ticket)
+    history, ticket_round = meta["history"], meta["ticket_round"]
     label = f"IMP, rewind {ticket.rewind}"
     ticket_label = f"ticket (round {ticket_round}, {100 * history[ticket_round].density:.3g} %)"
     paths = [
@@ -206,20 +205,43 @@ def plot_run(run_dir: str | os.PathLike) -> list[Path]:
             run_dir / "learning_curves.png",
         ),
     ]
-    if meta.get("image_shape"):
+    if meta["image_shape"]:
         paths.append(plot_first_layer_mask(ticket.masks[0], meta["image_shape"], run_dir / "first_layer_mask.png"))
     return paths
 
 
-def _read_history(path: Path) -> dict:
-    """``history.json`` with its ``history`` rows rebuilt as :class:`RoundRecord` objects."""
+# The keys save_run writes into history.json; a later version may add keys, which are ignored.
+_HISTORY_FIELDS = {"settings": dict, "ticket_round": int, "density": float, "image_shape": (list, type(None)),
+                   "history": list}
+
+
+def _read_history(path: Path, ticket: WinningTicket) -> dict:
+    """``history.json``, checked against the run's ``ticket``, with its rows rebuilt as :class:`RoundRecord` objects."""
+    def fail(key: str, problem: str) -> NoReturn:
+        raise CorruptFileError(path, "find-ticket history", problem, key)
+
     try:
         meta = json.loads(path.read_text())
-        if not isinstance(meta, dict) or not isinstance(meta.get("history"), list) or not meta["history"]:
-            raise ValueError("expected an object with a non-empty 'history' list")
+    except ValueError as error:  # json.JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise CorruptFileError(path, "find-ticket history", f"not JSON ({error})") from error
+    try:
+        check_fields(meta, _HISTORY_FIELDS)
+    except ValueError as error:
+        raise CorruptFileError(path, "find-ticket history", str(error)) from error
+    if not meta["history"]:
+        fail("history", "history is empty (a run has at least its dense round)")
+    try:
         meta["history"] = history_from_dicts(meta["history"])
-    except (TypeError, ValueError) as error:  # json.JSONDecodeError is a ValueError
-        raise ValueError(f"{path} is not a find-ticket history: {error}") from error
+    except ValueError as error:
+        fail("history", str(error))
+    if meta["ticket_round"] != ticket.pruning_round or len(meta["history"]) != len(ticket.history):
+        fail("ticket_round", f"ticket_round {meta['ticket_round']} of {len(meta['history'])} rounds does not match "
+                             f"{path.parent / 'ticket.npz'} (round {ticket.pruning_round} of {len(ticket.history)})")
+    shape = meta["image_shape"]
+    if shape is not None and (not shape or not all(is_instance(n, int) and n > 0 for n in shape)
+                              or math.prod(shape) != ticket.layer_sizes[0]):
+        fail("image_shape", f"image_shape must be positive integers multiplying to the ticket's "
+                            f"{ticket.layer_sizes[0]} inputs, got {shape!r}")
     return meta
 
 

@@ -45,6 +45,7 @@ class SettingError(ValueError):
 
 
 def _describe(minimum, maximum, low_open: bool, high_open: bool) -> str:
+    minimum, maximum = (f"{bound:g}" if isinstance(bound, float) else bound for bound in (minimum, maximum))
     if minimum is not None and maximum is not None:
         return f"in {'(' if low_open else '['}{minimum}, {maximum}{')' if high_open else ']'}"
     if minimum is not None:

@@ -42,7 +42,7 @@ def test_iterative_pruning_trains_the_dense_network_first(tiny_digits):
 
 
 def test_bad_fine_tuning_settings_are_rejected():
-    with pytest.raises(ValueError, match="iterations must be a positive integer"):
+    with pytest.raises(ValueError, match="iterations must be an integer >= 1"):
         MagnitudePruner.builder().fine_tune_iterations(-5).build()
     with pytest.raises(ValueError, match="learning_rate"):
         MagnitudePruner.builder().fine_tune_learning_rate(0).build()

@@ -190,7 +190,7 @@ def test_a_bad_argument_prints_no_traceback_from_a_real_process(tmp_path):
     process = start(*QUICK, "--out", str(tmp_path / "run"), "--target-sparsity", "1.5")
     status, out, err = finish(process)
     assert status == 1 and out == ""
-    assert err == "lottery-np: error: --target-sparsity must be in [0, 1), got 1.5\n"
+    assert err == "lottery-np: error: --target-sparsity: target_sparsity must be a finite number in [0, 1), got 1.5\n"
 
 
 def test_an_earlier_run_is_not_overwritten_without_resume(quick_run, capsys):
@@ -208,9 +208,9 @@ def test_out_must_be_a_folder(tmp_path, capsys):
 
 
 def test_resume_with_other_settings_names_the_setting(quick_run, capsys):
-    assert main([*QUICK, "--out", str(quick_run), "--resume", "--seed", "7"]) == 1
+    assert main([*QUICK, "--out", str(quick_run), "--resume", "--seed", "7", "--rounds", "3"]) == 1
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "--seed is 7" in err and "started with 0" in err, err
+    assert err.count("\n") == 1 and "--seed 7 (the run has 0)" in err and "--rounds 3 (the run has 2)" in err, err
 
 
 def test_resuming_a_finished_run_rewrites_the_same_ticket(quick_run, tmp_path):

@@ -37,8 +37,8 @@ def run_dir(tmp_path_factory, tiny_digits):
               .build())
     ticket = pruner.find_ticket(MLP((64, 32, 10), seed=0), tiny_digits)
     ticket.save(folder / "ticket.npz")
-    meta = {"settings": {"dataset": "digits"}, "ticket_round": ticket.pruning_round, "image_shape": [8, 8],
-            "history": [r.to_dict() for r in ticket.history]}
+    meta = {"settings": {"dataset": "digits"}, "ticket_round": ticket.pruning_round, "density": ticket.density,
+            "image_shape": [8, 8], "history": [r.to_dict() for r in ticket.history]}
     (folder / "history.json").write_text(json.dumps(meta))
     return folder
 

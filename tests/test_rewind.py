@@ -64,5 +64,5 @@ def test_bad_strategy_text_is_rejected(bad):
 
 @pytest.mark.parametrize("bad", [-1, 2.5, "3"])
 def test_bad_rewind_iteration_is_rejected(bad):
-    with pytest.raises(ValueError, match="rewind iteration"):
+    with pytest.raises(ValueError, match="rewind_iteration must be an integer >= 0"):
         RewindStrategy.Iteration(bad)

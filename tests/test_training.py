@@ -47,7 +47,7 @@ def test_snapshots_hold_the_weights_at_that_iteration(tiny_digits):
 def test_divergence_stops_with_a_clear_error(tiny_digits):
     model = MLP((64, 16, 10), seed=0)
     model.weights[0][:] = np.inf
-    with pytest.raises(TrainingDivergedError, match="iteration 1"):
+    with pytest.raises(TrainingDivergedError, match="iteration 0: .*starting weights"):
         train(model, tiny_digits, TrainingConfig(iterations=5), seed=0)
 
 
@@ -64,8 +64,8 @@ def test_test_set_is_optional(tiny_digits):
     [
         ({}, "exactly one of iterations and epochs"),
         ({"iterations": 5, "epochs": 1}, "exactly one"),
-        ({"iterations": 0}, "iterations must be a positive integer"),
-        ({"epochs": -1}, "epochs must be positive"),
+        ({"iterations": 0}, "iterations must be an integer >= 1"),
+        ({"epochs": -1}, "epochs must be a finite number > 0"),
         ({"iterations": 5, "batch_size": 0}, "batch_size"),
         ({"iterations": 5, "eval_every": 2.5}, "eval_every"),
         ({"iterations": 5, "optimizer": "lbfgs"}, "optimizer must be one of"),

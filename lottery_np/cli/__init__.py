@@ -21,7 +21,8 @@ from typing import NoReturn, Optional, Sequence
 
 from .. import __version__
 from ..data import DatasetNotFoundError
-from ..training import TrainingDivergedError
+from ..training import DidNotLearnError, TrainingDivergedError
+from ..validation import SettingError
 from . import find_ticket
 
 PROG = "lottery-np"
@@ -66,6 +67,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     """
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
+        _refuse_unknown_before_command(argv)
         # Known-args parsing leaves the benchmark's own options, in order, for the benchmark.
         args, passed_on = build_parser().parse_known_args(argv)
         if passed_on and args.command != "benchmark":
@@ -82,10 +84,25 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return find_ticket.run(args, argv)
     except DatasetNotFoundError as error:
         return _fail(_dataset_not_found(error), RUN_ERROR)
-    except (ValueError, TypeError, OSError, TrainingDivergedError) as error:
-        return _fail(find_ticket.with_option_names(" ".join(str(error).split())), RUN_ERROR)
+    except SettingError as error:
+        return _fail(f"{find_ticket.option_of(error)}: {_one_line(error)}", RUN_ERROR)
+    except (ValueError, TypeError, OSError, TrainingDivergedError, DidNotLearnError) as error:
+        return _fail(_one_line(error), RUN_ERROR)
     except KeyboardInterrupt:
         return _fail("interrupted", find_ticket.INTERRUPTED)
+
+
+def _refuse_unknown_before_command(argv: list[str]) -> None:
+    """Name an unknown option given where the command belongs (argparse would only say a command is missing)."""
+    for argument in argv:
+        if not argument.startswith("-"):
+            return
+        if argument not in ("-h", "--help", "--version"):
+            raise UsageError(f"unrecognized arguments: {argument} (see '{PROG} --help')")
+
+
+def _one_line(error: Exception) -> str:
+    return " ".join(str(error).split())
 
 
 def _benchmark(argv: list[str]) -> int:

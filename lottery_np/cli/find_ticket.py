@@ -16,18 +16,21 @@ from pathlib import Path
 from ..data import load_dataset
 from ..data.loaders import LOADERS
 from ..model import MLP
+from ..optim import Adam
 from ..pruning import LotteryTicketPruner, RewindStrategy, WinningTicket
 from ..pruning.lottery import DEFAULT_ACCURACY_TOLERANCE
 from ..pruning.options import PruningOptions
+from ..validation import SettingError
 from .run_folder import CHECKPOINT, check_run_folder, record_settings, save_run
 
 INTERRUPTED = 130  # the shell's exit status for a run stopped by Ctrl-C (128 + SIGINT)
 DEFAULTS = PruningOptions()  # the paper's settings for LeNet-300-100 on MNIST
 
-# The pruner's errors name its settings; the user typed these options.
+# The pruner's errors name its settings (SettingError.setting); the user typed these options.
 OPTION_NAMES = {
     "target_sparsity": "--target-sparsity", "pruning_rounds": "--rounds", "rewind": "--rewind",
-    "rewind_strategy": "--rewind", "iterations": "--iterations", "epochs": "--epochs",
+    "rewind_strategy": "--rewind", "rewind_iteration": "--rewind", "iterations": "--iterations", "epochs": "--epochs",
+    "adam_bias_correction": "--adam-bias-correction",
     "eval_every": "--eval-every", "seed": "--seed", "batch_size": "--batch-size", "optimizer": "--optimizer",
     "learning_rate": "--learning-rate", "scope": "--scope", "output_rate_factor": "--output-rate-factor",
     "accuracy_tolerance": "--accuracy-tolerance",
@@ -92,11 +95,15 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
                           help="default: %(default)s")
     training.add_argument("--learning-rate", type=_finite_float, default=DEFAULTS.training.learning_rate,
                           metavar="LR", help="default: %(default)s")
+    training.add_argument("--adam-bias-correction", choices=list(Adam.FORMS),
+                          default=DEFAULTS.training.adam_bias_correction,
+                          help="Adam's form: bias correction folded into the step size (TensorFlow 1's, the paper's) "
+                               "or applied to the moments (PyTorch's); default: %(default)s")
     training.add_argument("--seed", type=_non_negative_int, default=DEFAULTS.seed, metavar="S",
                           help="seeds the initialization and the data order (default: %(default)s)")
 
     output = parser.add_argument_group("run folder")
-    output.add_argument("--out", required=True, metavar="RUN_DIR",
+    output.add_argument("--out", required=True, metavar="RUN_DIR", type=_folder,
                         help="folder for the settings, checkpoint, ticket, history and plots")
     output.add_argument("--resume", action="store_true", help="continue the run in RUN_DIR, with its settings")
     output.add_argument("--no-progress", dest="progress", action="store_false", help="hide the progress bars")
@@ -130,7 +137,7 @@ def build_pruner(args: argparse.Namespace) -> LotteryTicketPruner:
     Raises
     ------
     ValueError
-        Naming the first bad setting (see :func:`with_option_names`).
+        Naming the first bad setting (a :class:`~lottery_np.validation.SettingError`; see :func:`option_of`).
     """
     builder = (LotteryTicketPruner.builder()
                .target_sparsity(args.target_sparsity)
@@ -142,6 +149,7 @@ def build_pruner(args: argparse.Namespace) -> LotteryTicketPruner:
                .eval_every(args.eval_every)
                .batch_size(args.batch_size)
                .optimizer(args.optimizer, args.learning_rate)
+               .adam_bias_correction(args.adam_bias_correction)
                .seed(args.seed))
     if args.epochs is not None:
         builder.epochs(args.epochs)
@@ -173,10 +181,15 @@ def interrupted_message(checkpoint: Path, argv: list[str]) -> str:
     return f"lottery-np: interrupted before the first round finished, nothing saved; start again with: {command}"
 
 
-def with_option_names(message: str) -> str:
-    """``message`` with a leading pruner setting name (``pruning_rounds``) spelled as its option (``--rounds``)."""
-    first, space, rest = message.partition(" ")
-    return OPTION_NAMES.get(first, first) + space + rest
+def option_of(error: SettingError) -> str:
+    """The command-line option of the setting that ``error`` names (``pruning_rounds`` -> ``--rounds``)."""
+    return OPTION_NAMES.get(error.setting, "--" + error.setting.replace("_", "-"))
+
+
+def _folder(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"must name a folder, got {text!r}")
+    return text
 
 
 def _positive_int(text: str) -> int:

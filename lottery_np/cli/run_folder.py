@@ -33,7 +33,7 @@ def check_run_folder(out: Path, settings: dict, resume: bool) -> None:
     ------
     ValueError
         If ``out`` is a file, holds a run and ``resume`` is False, or holds a run
-        started with other settings (the first such setting is named).
+        started with other settings (every such setting is named).
     """
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out must be a folder, got the file {out}")
@@ -43,10 +43,12 @@ def check_run_folder(out: Path, settings: dict, resume: bool) -> None:
                          f"pass --resume to continue it, or choose another --out folder")
     if earlier and (out / SETTINGS).is_file():
         started_with = _read_json(out / SETTINGS)
-        for name, value in settings.items():
-            if name not in MAY_CHANGE_ON_RESUME and started_with.get(name) != value:
-                raise ValueError(f"--{name.replace('_', '-')} is {value!r} but the run in {out} was started with "
-                                 f"{started_with.get(name)!r}; resume with its settings, or choose another --out")
+        differ = [f"--{name.replace('_', '-')} {value!r} (the run has {started_with.get(name)!r})"
+                  for name, value in settings.items()
+                  if name not in MAY_CHANGE_ON_RESUME and started_with.get(name) != value]
+        if differ:
+            raise ValueError(f"the run in {out} was started with other settings: {', '.join(differ)}; "
+                             "resume with its settings, or choose another --out")
 
 
 def record_settings(out: Path, settings: dict) -> Path:

@@ -7,10 +7,11 @@
 
 MNIST and Fashion-MNIST are read from IDX files found via the ``data_dir``
 argument, the ``LOTTERY_NP_DATA`` environment variable or the user cache, and
-downloaded (sha256-verified) into the cache when missing.
+downloaded (sha256-verified) into the cache when missing. Arrays of your own
+enter through :func:`as_dataset`, which checks them by the same rules.
 """
 
-from .dataset import Dataset
+from .dataset import PAPER_VALIDATION_SIZE, Dataset, as_dataset
 from .idx import read_idx, write_idx
 from .loaders import load_dataset, load_digits, load_fashion_mnist, load_mnist
 from .paths import ENV_VAR, DatasetNotFoundError, cache_root, candidate_folders, locate
@@ -19,6 +20,8 @@ __all__ = [
     "Dataset",
     "DatasetNotFoundError",
     "ENV_VAR",
+    "PAPER_VALIDATION_SIZE",
+    "as_dataset",
     "cache_root",
     "candidate_folders",
     "load_dataset",

@@ -19,6 +19,7 @@ silently reshaped array.
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import zlib
 from pathlib import Path
@@ -103,7 +104,9 @@ def parse_idx(data: bytes, source: str = "<bytes>") -> np.ndarray:
         )
     shape = tuple(int(d) for d in np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
     dtype = IDX_DTYPES[code]
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    # Python ints are exact: np.prod in int64 wraps, and dimensions such as
+    # 2**31 x 2**31 x 2**31 would "need" 0 bytes and pass for an empty file.
+    expected = math.prod(shape) * dtype.itemsize
     found = len(data) - header_size
     if found < expected:
         raise ValueError(

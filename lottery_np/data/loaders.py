@@ -16,12 +16,13 @@ import os
 
 import numpy as np
 
-from .dataset import Dataset
+from .dataset import PAPER_VALIDATION_SIZE, Dataset
 from .download import DownloadError, download_dataset
 from .idx import read_idx
 from .paths import DatasetNotFoundError, cache_root, candidate_folders, find_files, locate
 
-VALIDATION_SIZE = 5000
+IDX_CLASSES = 10
+"""MNIST and Fashion-MNIST both have 10 classes, labelled 0..9."""
 DIGITS_SIZES = {"train": 1257, "val": 180, "test": 360}
 
 
@@ -121,10 +122,10 @@ def _load_idx_dataset(name: str, data_dir: str | os.PathLike | None, download: b
                                                 files["train-labels-idx1-ubyte"])
     X_test, y_test, _ = _read_split(files["t10k-images-idx3-ubyte"],
                                     files["t10k-labels-idx1-ubyte"])
-    if len(y_train) <= VALIDATION_SIZE:
+    if len(y_train) <= PAPER_VALIDATION_SIZE:
         raise ValueError(f"{files['train-labels-idx1-ubyte']}: {len(y_train)} training images, "
-                         f"need more than the {VALIDATION_SIZE} held out for validation")
-    n_train = len(y_train) - VALIDATION_SIZE
+                         f"need more than the {PAPER_VALIDATION_SIZE} held out for validation")
+    n_train = len(y_train) - PAPER_VALIDATION_SIZE
     return Dataset(X_train[:n_train], y_train[:n_train], X_train[n_train:], y_train[n_train:],
                    X_test, y_test, name=name, image_shape=image_shape)
 
@@ -139,6 +140,12 @@ def _read_split(images_path: os.PathLike,
     if labels.dtype != np.uint8 or labels.ndim != 1:
         raise ValueError(f"{labels_path}: expected uint8 labels of shape (n,), "
                          f"got {labels.dtype} of shape {labels.shape}")
+    if labels.size and labels.max() >= IDX_CLASSES:
+        # Caught here, where the file can be named: a label of 200 would otherwise
+        # pass every rule of Dataset and silently give a 201-class network.
+        position = int(np.argmax(labels >= IDX_CLASSES))
+        raise ValueError(f"{labels_path}: labels must lie in 0..{IDX_CLASSES - 1}, got "
+                         f"{labels[position]} at position {position}")
     if len(images) != len(labels):
         raise ValueError(f"{images_path} holds {len(images)} images but {labels_path} holds "
                          f"{len(labels)} labels")

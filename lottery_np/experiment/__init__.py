@@ -10,11 +10,13 @@ For each seed, LeNet-300-100 (64-300-100-10 on the 8x8 digits) is trained
   mask over a fresh initialization, and a random mask over the original one.
 
 Every (method, seed) is an independent job (:mod:`.jobs`) run through joblib
-(:mod:`.runner`); :mod:`.report` prints the table and writes ``results.json`` and the
+(:mod:`.runner`) and saved as it finishes (:mod:`.store`), so that ``--resume`` reruns only
+the missing jobs; :mod:`.report` prints the table and writes ``results.json`` and the
 figures; :mod:`.command` is the command line::
 
     python benchmarks/lth_vs_magnitude.py --quick
     lottery-np benchmark --dataset mnist --seeds 0 1 2 --n-jobs 2 --out results/mnist
+    lottery-np benchmark --dataset mnist --seeds 0 1 2 --n-jobs 2 --out results/mnist --resume
 """
 from .command import build_parser, main, settings_from_args
 from .jobs import Job, run_job

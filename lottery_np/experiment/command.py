@@ -3,14 +3,16 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import time
 from pathlib import Path
 from typing import Optional, Sequence
 
 from .jobs import load_data
 from .report import environment, format_table, format_tickets, write_plots, write_results
-from .runner import run_benchmark
+from .runner import job_count, run_benchmark
 from .settings import FULL, QUICK, BenchmarkSettings
+from .store import load_jobs, open_jobs_folder, save_job
 
 DESCRIPTION = "Winning tickets vs magnitude pruning vs random controls, over several seeds (LeNet-300-100)."
 
@@ -37,11 +39,21 @@ def build_parser(parser: Optional[argparse.ArgumentParser] = None) -> argparse.A
                         help="magnitude pruning's fine-tuning (default half the training iterations)")
     parser.add_argument("--n-jobs", type=int, default=1, help="parallel jobs (-1: all cores); default 1")
     parser.add_argument("--backend", help="joblib backend, e.g. loky (default), dask or ray after connecting a client")
-    parser.add_argument("--out", type=Path, help="output folder (default results/<dataset>, results/quick)")
+    parser.add_argument("--out", type=_folder, help="output folder (default results/<dataset>, results/quick); "
+                        "every finished job is saved in its jobs/ folder as it arrives")
+    parser.add_argument("--resume", action="store_true",
+                        help="load the finished jobs of --out (same settings only) and run just the missing ones")
     parser.add_argument("--data-dir", help="folder of the MNIST files (default $LOTTERY_NP_DATA or the user cache)")
     parser.add_argument("--quick", action="store_true",
                         help="a smoke run of seconds: digits, 2 rounds, 200 iterations, 2 seeds")
     return parser
+
+
+def _folder(text: str) -> Path:
+    """``--out``'s type: ``Path("")`` would quietly mean the current folder."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"must name a folder, got {text!r}")
+    return Path(text)
 
 
 def settings_from_args(args: argparse.Namespace) -> BenchmarkSettings:
@@ -54,22 +66,25 @@ def settings_from_args(args: argparse.Namespace) -> BenchmarkSettings:
     """
     preset = QUICK if args.quick else FULL
     given = {field: getattr(args, field) for field in
-             ("dataset", "target_sparsity", "rounds", "epochs", "iterations", "eval_every",
-              "late_rewind_iteration", "fine_tune_iterations", "data_dir")}
+             ("dataset", "target_sparsity", "rounds", "eval_every", "late_rewind_iteration",
+              "fine_tune_iterations", "data_dir")}
     changes = {k: v for k, v in given.items() if v is not None}
     if args.seeds is not None:
         changes["seeds"] = tuple(args.seeds)
-    if "epochs" in changes:
-        changes["iterations"] = None
-    if "iterations" in changes:
-        changes["epochs"] = None
     if args.quick and changes.get("dataset", preset.dataset) != "digits":
         changes["subset"] = QUICK_SUBSET
-    return dataclasses.replace(preset, **changes)
+    settings = dataclasses.replace(preset, **changes)
+    if args.epochs is not None or args.iterations is not None:
+        settings = settings.with_length(epochs=args.epochs, iterations=args.iterations)
+    return settings
 
 
 def main(argv: Optional[Sequence[str]] = None, parser: Optional[argparse.ArgumentParser] = None) -> int:
     """Run the benchmark, print its table and write ``results.json`` and the figures; return the exit status.
+
+    The output folder is checked (and created) before anything runs, and every job's
+    result is saved into its ``jobs/`` folder as it arrives (:mod:`.store`), so that
+    ``--resume`` after an interruption runs only the jobs still missing.
 
     ``parser``, when given, receives the benchmark's arguments and reports the
     errors (the ``lottery-np`` command passes its own, which prints one line).
@@ -80,16 +95,21 @@ def main(argv: Optional[Sequence[str]] = None, parser: Optional[argparse.Argumen
         settings = settings_from_args(args)
         data = load_data(settings.dataset, settings.data_dir, settings.subset)
         settings = settings.resolve(len(data.X_train), data.n_features, data.n_classes)
+        out = args.out or Path("results") / ("quick" if args.quick else settings.dataset)
+        folder = open_jobs_folder(out, args.resume)
+        finished = load_jobs(folder, settings) if args.resume else []
     except ValueError as error:
-        parser.error(str(error))
-    out = args.out or Path("results") / ("quick" if args.quick else settings.dataset)
+        parser.error(" ".join(str(error).split()))
     sizes = "-".join(map(str, settings.layer_sizes))
     print(f"{settings.dataset} {data.sizes}, network {sizes}, seeds {list(settings.seeds)}, "
           f"{settings.iterations} iterations per training (eval every {settings.eval_every}), "
           f"late rewind to iteration {settings.late_rewind_iteration}, n_jobs {args.n_jobs}")
     print("densities %: " + ", ".join(f"{100 * d:.2f}" for d in settings.densities()))
+    if args.resume:
+        print(f"resumed {len(finished)} of {job_count(settings)} jobs from {folder}")
     start = time.perf_counter()
-    runs = run_benchmark(settings, n_jobs=args.n_jobs, backend=args.backend)
+    runs = run_benchmark(settings, n_jobs=args.n_jobs, backend=args.backend, finished=finished,
+                         on_result=functools.partial(save_job, folder, settings))
     wall_time = time.perf_counter() - start
     print(format_table(runs))
     print(format_tickets(runs))

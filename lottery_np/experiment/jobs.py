@@ -38,6 +38,16 @@ class Job(NamedTuple):
     pruning_round: Optional[int] = None
     masks: Optional[list] = None
 
+    @property
+    def key(self) -> tuple:
+        """``(method, seed, pruning_round)``: what tells the job, and its result (:func:`result_key`), apart."""
+        return self.method, self.seed, self.pruning_round
+
+
+def result_key(result: dict) -> tuple:
+    """The :attr:`Job.key` of the job that returned ``result``."""
+    return result["method"], result["seed"], result.get("pruning_round")
+
 
 @functools.lru_cache(maxsize=2)
 def load_data(dataset: str, data_dir: Optional[str], subset: Optional[tuple]) -> Dataset:

@@ -6,6 +6,12 @@ round of the ``lottery_ticket`` run of the same seed, whose masks they need. Eac
 phase is one ``joblib.Parallel`` call over independent jobs sent longest first, so
 the cores stay busy until the end of the phase.
 
+Results arrive in completion order and are handed, one by one as they arrive, to an
+``on_result`` callback (the command line saves each, :mod:`.store`); results passed
+back in as ``finished`` are not run again, so an interrupted run can resume with the
+jobs it lacks. Either way every job computes the same numbers, so the final results
+do not depend on what was resumed, nor on ``n_jobs``.
+
 The backend is joblib's: ``n_jobs`` worker processes of ``loky`` by default. On a
 cluster, connect a client and pick its backend, either on the command line
 (``--backend dask``) or around the call::
@@ -20,12 +26,12 @@ their data themselves, so workers need the package and the data, nothing else.
 """
 from __future__ import annotations
 
-from typing import Iterable, Optional
+from typing import Callable, Iterable, Optional, Sequence
 
 from joblib import Parallel, delayed
 from tqdm.auto import tqdm
 
-from .jobs import Job, run_job
+from .jobs import Job, result_key, run_job
 from .settings import METHODS, BenchmarkSettings
 
 PHASE_ONE = ("lottery_ticket", "late_rewind", "magnitude", "dense")
@@ -48,8 +54,14 @@ def plan_controls(settings: BenchmarkSettings, lottery_runs: Iterable[dict]) -> 
     ]
 
 
+def job_count(settings: BenchmarkSettings) -> int:
+    """How many jobs the whole grid holds: the phase-one methods, and both controls at every pruned round, per seed."""
+    return len(settings.seeds) * (len(PHASE_ONE) + settings.rounds * len(CONTROLS))
+
+
 def run_jobs(jobs: list[Job], settings: BenchmarkSettings, n_jobs: int = 1, backend: Optional[str] = None,
-             progress: bool = True, description: str = "jobs") -> list[dict]:
+             progress: bool = True, description: str = "jobs",
+             on_result: Optional[Callable[[dict], object]] = None) -> list[dict]:
     """Run ``jobs`` in parallel and return their result dicts (in completion order).
 
     Parameters
@@ -60,6 +72,8 @@ def run_jobs(jobs: list[Job], settings: BenchmarkSettings, n_jobs: int = 1, back
         A joblib backend name; None uses the one of an enclosing ``joblib.parallel_config``, else loky.
     progress : bool
         A progress bar over finished jobs.
+    on_result : callable, optional
+        Called with each result as soon as it arrives, before the next one is awaited.
     """
     calls = (delayed(run_job)(job, settings) for job in jobs)
     try:
@@ -68,18 +82,39 @@ def run_jobs(jobs: list[Job], settings: BenchmarkSettings, n_jobs: int = 1, back
         if "return_as" not in str(error):
             raise
         results = Parallel(n_jobs=n_jobs, backend=backend)(calls)
-    return list(tqdm(results, total=len(jobs), desc=description, unit="job", disable=not progress))
+    finished = []
+    for result in tqdm(results, total=len(jobs), desc=description, unit="job", disable=not progress):
+        if on_result is not None:
+            on_result(result)
+        finished.append(result)
+    return finished
 
 
 def run_benchmark(settings: BenchmarkSettings, n_jobs: int = 1, backend: Optional[str] = None,
-                  progress: bool = True) -> list[dict]:
+                  progress: bool = True, finished: Sequence[dict] = (),
+                  on_result: Optional[Callable[[dict], object]] = None) -> list[dict]:
     """Run every method for every seed; results sorted by method (as in ``METHODS``), seed and round.
 
     ``settings`` must be resolved (:meth:`BenchmarkSettings.resolve`). The numbers do
     not depend on ``n_jobs`` or ``backend``: every job is a pure, single-threaded function.
+
+    Parameters
+    ----------
+    finished : sequence of dict
+        Results of jobs of these settings that already ran (``lottery_ticket``'s with
+        their masks); they are returned as they are, and only the other jobs run.
+    on_result : callable, optional
+        Called with each new result as it arrives (see :func:`run_jobs`).
     """
-    first = run_jobs(plan_phase_one(settings), settings, n_jobs, backend, progress, "methods")
-    lottery = [run for run in first if run["method"] == "lottery_ticket"]
-    controls = run_jobs(plan_controls(settings, lottery), settings, n_jobs, backend, progress, "controls")
-    return sorted(first + controls,
+    results = {result_key(run): run for run in finished}
+
+    def run_missing(jobs: list[Job], description: str) -> None:
+        missing = [job for job in jobs if job.key not in results]
+        for run in run_jobs(missing, settings, n_jobs, backend, progress, description, on_result):
+            results[result_key(run)] = run
+
+    run_missing(plan_phase_one(settings), "methods")
+    run_missing(plan_controls(settings, [results["lottery_ticket", seed, None] for seed in settings.seeds]),
+                "controls")
+    return sorted(results.values(),
                   key=lambda run: (METHODS.index(run["method"]), run["seed"], run.get("pruning_round", 0)))

@@ -40,7 +40,8 @@ class BenchmarkSettings:
     rounds : int
         IMP pruning rounds; magnitude pruning and the controls run at each round's density.
     epochs, iterations : float or int, optional
-        Training length of every network: exactly one of them (default 10 epochs).
+        Training length of every network: exactly one of them (default 10 epochs); see
+        :meth:`with_length` to change it.
     eval_every : int
         Iterations between evaluations (the resolution of the early-stopping iteration).
     late_rewind_iteration : int, optional
@@ -81,6 +82,20 @@ class BenchmarkSettings:
                 raise ValueError(f"{name} must be a {'non-negative' if name.startswith('late') else 'positive'} "
                                  f"integer, got {value!r}")
         self.training()  # raises ValueError naming a bad epochs/iterations/eval_every
+
+    def with_length(self, epochs: Optional[float] = None, iterations: Optional[int] = None) -> "BenchmarkSettings":
+        """These settings trained for ``epochs`` or for ``iterations`` instead: the one given replaces both.
+
+        A preset counts its length one way (``QUICK`` in iterations, ``FULL`` in epochs);
+        ``dataclasses.replace(FULL, iterations=300)`` would keep ``FULL``'s epochs too
+        and be refused, so a new length goes through here.
+
+        Raises
+        ------
+        ValueError
+            If both or neither are given, or the one given is not a valid length.
+        """
+        return replace(self, epochs=epochs, iterations=iterations)
 
     def training(self) -> TrainingConfig:
         """How every network trains (the paper's Adam, learning rate and batch size)."""

@@ -11,22 +11,26 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
-from types import SimpleNamespace
 from typing import Optional
 
 import numpy as np
 from tqdm.auto import tqdm
 
+from .. import validation
+from ..data import Dataset, as_dataset
 from ..model import MLP
-from ..training import TrainingConfig, check_split, evaluate_once, train
-from .checkpoint import RunState, checkpoint_exists, load_checkpoint, save_checkpoint
+from ..training import (DidNotLearnError, TrainingConfig, check_split, check_start_iteration, evaluate_once, learned,
+                        train)
+from .checkpoint import RunState, check_checkpoint_target, checkpoint_exists, load_checkpoint, save_checkpoint
 from .masks import prune_global, prune_layerwise
 from .options import PruningOptions
 from .rewind import Rewinder
 from .schedule import global_schedule, layerwise_schedule
 from .ticket import RoundRecord
 
-PAPER_VALIDATION_SIZE = 5_000
+NUMERICS_VERSION = 2
+"""Bumped whenever a change alters the numbers a run produces (2: per-epoch data order, float64-formed
+Adam constants), so that a checkpoint of an older version is not resumed into a run it never was."""
 
 
 @dataclass(frozen=True)
@@ -53,32 +57,12 @@ class RestartPolicy:
     train_dense: bool = True
 
 
-def as_training_data(train_data, options: PruningOptions, test_data=None) -> SimpleNamespace:
-    """Normalise ``train_data`` to an object with train/validation/test splits.
+def as_training_data(train_data, options: PruningOptions, test_data=None) -> Dataset:
+    """``train_data`` as a validated :class:`~lottery_np.data.Dataset` (see :func:`~lottery_np.data.as_dataset`).
 
-    ``train_data`` is a dataset (``X_train, y_train, X_val, y_val`` and maybe
-    ``X_test, y_test``) or a pair ``(X, y)``. For a pair without
-    ``options.validation_data``, the last 5,000 samples (the paper's split; a tenth
-    of them when there are fewer than 50,000) are held out for validation.
+    ``options.validation_data`` and ``test_data``, when given, replace those splits.
     """
-    if hasattr(train_data, "X_train"):
-        X, y = np.asarray(train_data.X_train), np.asarray(train_data.y_train)
-        validation = (train_data.X_val, train_data.y_val)
-        test = test_data if test_data is not None else (getattr(train_data, "X_test", None), getattr(train_data, "y_test", None))
-    elif isinstance(train_data, (tuple, list)) and len(train_data) == 2:
-        X, y = np.asarray(train_data[0]), np.asarray(train_data[1])
-        if X.ndim != 2 or y.shape != (len(X),):
-            raise ValueError(f"train_data must be (X, y) with X of shape (n, d) and y of shape (n,), got {X.shape} and {y.shape}")
-        held_out = PAPER_VALIDATION_SIZE if len(X) >= 10 * PAPER_VALIDATION_SIZE else max(1, len(X) // 10)
-        validation = (X[-held_out:], y[-held_out:])
-        X, y = X[:-held_out], y[:-held_out]
-        test = test_data if test_data is not None else (None, None)
-    else:
-        raise TypeError(f"train_data must be a dataset with X_train/y_train/X_val/y_val or a pair (X, y), got {type(train_data).__name__}")
-    if options.validation_data is not None:
-        validation = options.validation_data
-    return SimpleNamespace(X_train=X, y_train=y, X_val=np.asarray(validation[0]), y_val=np.asarray(validation[1]),
-                           X_test=test[0], y_test=test[1])
+    return as_dataset(train_data, validation=options.validation_data, test=test_data)
 
 
 def _digest(*arrays: np.ndarray) -> str:
@@ -89,7 +73,7 @@ def _digest(*arrays: np.ndarray) -> str:
     return digest.hexdigest()[:16]
 
 
-def _data_digest(data: SimpleNamespace) -> str:
+def _data_digest(data: Dataset) -> str:
     """Digest of the labels and a strided sample of the features of every split."""
     splits = [(data.X_train, data.y_train), (data.X_val, data.y_val)]
     if data.X_test is not None:
@@ -97,7 +81,7 @@ def _data_digest(data: SimpleNamespace) -> str:
     return _digest(*(part for X, y in splits for part in (np.asarray(y), np.asarray(X)[::97])))
 
 
-def _check_fits(model: MLP, data: SimpleNamespace) -> None:
+def _check_fits(model: MLP, data: Dataset) -> None:
     """Check every split against the model before the first round trains."""
     for split, name in (("train", "training set"), ("val", "validation set"), ("test", "test set")):
         X, y = getattr(data, f"X_{split}"), getattr(data, f"y_{split}")
@@ -113,9 +97,17 @@ class PruningSchedule:
         self.options = options
         if options.scope == "global":
             self.counts = global_schedule(sum(sizes), options.target_sparsity, options.pruning_rounds)
+            if self.counts[-1] == 0:
+                raise validation.SettingError("target_sparsity", f"low enough to keep a weight of the {sum(sizes)}",
+                                              options.target_sparsity)
         else:
             factors = options.layer_rate_factors(model.n_layers)
             self.counts = layerwise_schedule(sizes, factors, options.target_sparsity, options.pruning_rounds)
+            empty = [layer for layer, kept in enumerate(self.counts[-1]) if kept == 0]
+            if empty:
+                raise validation.SettingError(
+                    "target_sparsity", f"low enough to keep a weight in every layer (it empties layer {empty[0]} "
+                    f"of {sizes[empty[0]]} weights)", options.target_sparsity)
 
     def prune(self, weights: list, masks: list, pruning_round: int) -> list:
         """Masks for ``pruning_round``, pruned from ``weights`` under the previous ``masks``."""
@@ -133,6 +125,7 @@ def run_iterative_pruning(
     test_data: Optional[tuple] = None,
     checkpoint: Optional[str | os.PathLike] = None,
     resume: bool = False,
+    overwrite: bool = False,
     progress: bool = False,
 ) -> RunState:
     """Run (or resume) every round and return the finished run. ``model`` is not modified.
@@ -145,17 +138,27 @@ def run_iterative_pruning(
         Written atomically after every finished round.
     resume : bool
         Continue from ``checkpoint`` if it exists (else start afresh).
+    overwrite : bool
+        Start afresh even over a checkpoint of another run.
+
+    Raises
+    ------
+    DidNotLearnError
+        If the dense network (round 0) is no better than chance on the validation set.
     """
     if not isinstance(model, MLP):
         raise TypeError(f"model must be an MLP, got {type(model).__name__}")
     data = as_training_data(train_data, options, test_data)
     _check_fits(model, data)
     total = options.training.total_iterations(len(data.X_train))
-    if policy.rewind_iteration >= min(total, policy.retrain.total_iterations(len(data.X_train))):
-        raise ValueError(f"rewind iteration must be less than the {total} training iterations, got {policy.rewind_iteration}")
+    check_start_iteration(policy.rewind_iteration, min(total, policy.retrain.total_iterations(len(data.X_train))),
+                          "rewind_iteration")
     schedule = PruningSchedule(model, options)
     fingerprint = {**options.fingerprint(), "policy": repr(policy), "layer_sizes": list(model.layer_sizes),
-                   "data": _data_digest(data), "initial_weights": _digest(*model.weights, *model.biases)}
+                   "data": _data_digest(data), "initial_weights": _digest(*model.weights, *model.biases),
+                   "numerics": NUMERICS_VERSION}
+    if checkpoint is not None:
+        check_checkpoint_target(checkpoint, fingerprint, resume, overwrite)
     work = model.copy()
     if resume and checkpoint_exists(checkpoint):
         state = load_checkpoint(checkpoint, fingerprint)
@@ -164,6 +167,8 @@ def run_iterative_pruning(
     bar = tqdm(total=options.pruning_rounds + 1, initial=state.rounds_done, desc="pruning rounds", disable=not progress)
     while state.rounds_done <= options.pruning_rounds:
         _run_round(work, data, options, policy, schedule, state, progress)
+        if state.rounds_done == 1:
+            _check_learned(state.history[0], data)
         if checkpoint is not None:
             save_checkpoint(checkpoint, state, fingerprint)
         record = state.history[-1]
@@ -171,6 +176,16 @@ def run_iterative_pruning(
         bar.update(1)
     bar.close()
     return state
+
+
+def _check_learned(dense, data) -> None:
+    """Refuse to prune a dense network that learned nothing: no ticket found from it would mean anything."""
+    if not learned(dense.early_stop_val_accuracy, data.y_val):
+        majority = np.bincount(np.asarray(data.y_val)).max() / len(data.y_val)
+        raise DidNotLearnError(
+            f"the dense network did not learn: validation accuracy {dense.early_stop_val_accuracy:.4f} at its early-"
+            f"stopping iteration, no better than always guessing the most common class ({majority:.4f}); "
+            "check the data and try a smaller learning_rate or a longer training")
 
 
 def _run_round(work: MLP, data, options: PruningOptions, policy: RestartPolicy, schedule: PruningSchedule,

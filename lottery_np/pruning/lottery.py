@@ -14,12 +14,13 @@ accuracy is a *winning ticket*.
 """
 from __future__ import annotations
 
-import math
 import os
 from typing import Optional
 
+from .. import validation
 from ..model import MLP
-from .loop import RestartPolicy, run_iterative_pruning
+from ..training import check_start_iteration, learned
+from .loop import RestartPolicy, as_training_data, run_iterative_pruning
 from .options import PrunerBuilder, PruningOptions
 from .rewind import RewindStrategy
 from .ticket import WinningTicket
@@ -57,15 +58,17 @@ class LotteryTicketPruner:
         test_data: Optional[tuple] = None,
         checkpoint: Optional[str | os.PathLike] = None,
         resume: bool = False,
+        overwrite: bool = False,
         progress: bool = False,
     ) -> WinningTicket:
         """Search for a winning ticket of ``model``; the caller's model is never modified.
 
         The ticket returned is the sparsest round whose validation accuracy at its
         early-stopping iteration (minimum validation loss) is at least the dense
-        round's minus ``accuracy_tolerance`` (default 0.01, one percentage point).
-        Selection uses validation data only, so the test accuracy reported for the
-        ticket is not tuned on. If no pruned round qualifies, the dense round 0 is returned.
+        round's minus ``accuracy_tolerance`` (default 0.01, one percentage point)
+        and beats chance (:func:`lottery_np.training.learned`). Selection uses
+        validation data only, so the test accuracy reported for the ticket is not
+        tuned on. If no pruned round qualifies, the dense round 0 is returned.
 
         Parameters
         ----------
@@ -80,16 +83,27 @@ class LotteryTicketPruner:
             Saved atomically after every round.
         resume : bool
             Continue from ``checkpoint`` if it exists; the result equals an uninterrupted run.
+        overwrite : bool
+            Start afresh over a ``checkpoint`` that another run (other settings) wrote;
+            without it such a file is refused.
         progress : bool
             Show progress bars.
+
+        Raises
+        ------
+        DidNotLearnError
+            If the dense network trains to no better than chance.
+        TrainingDivergedError
+            If a round's training diverges.
         """
         policy = RestartPolicy(
             keep_trained=self.rewind.keeps_trained_weights,
             rewind_iteration=self.rewind.start_iteration,
             retrain=self.options.training,
         )
-        state = run_iterative_pruning(model, train_data, self.options, policy, test_data=test_data,
-                                      checkpoint=checkpoint, resume=resume, progress=progress)
+        data = as_training_data(train_data, self.options, test_data)
+        state = run_iterative_pruning(model, data, self.options, policy, checkpoint=checkpoint, resume=resume,
+                                      overwrite=overwrite, progress=progress)
         self.tickets_ = [
             WinningTicket(
                 layer_sizes=model.layer_sizes, masks=state.masks[r], weights=state.starts[r].weights,
@@ -98,12 +112,18 @@ class LotteryTicketPruner:
             )
             for r in range(state.rounds_done)
         ]
-        return self.tickets_[self.select_round(state.history)]
+        beat_chance = [learned(record.early_stop_val_accuracy, data.y_val) for record in state.history]
+        return self.tickets_[self.select_round(state.history, beat_chance)]
 
-    def select_round(self, history) -> int:
-        """The sparsest round within ``accuracy_tolerance`` of the dense round (see :meth:`find_ticket`)."""
+    def select_round(self, history, learned: Optional[list] = None) -> int:
+        """The sparsest round within ``accuracy_tolerance`` of the dense round (see :meth:`find_ticket`).
+
+        ``learned[r]`` says whether round ``r`` beat chance; a round that did not is never selected.
+        """
+        learned = learned if learned is not None else [True] * len(history)
         baseline = history[0].early_stop_val_accuracy
-        qualifying = [r.pruning_round for r in history if r.early_stop_val_accuracy >= baseline - self.accuracy_tolerance]
+        qualifying = [r.pruning_round for r, ok in zip(history, learned)
+                      if ok and r.early_stop_val_accuracy >= baseline - self.accuracy_tolerance]
         return min(qualifying, key=lambda r: (history[r].density, r))
 
 
@@ -135,13 +155,8 @@ class LotteryTicketPrunerBuilder(PrunerBuilder):
         """
         options = self._build_options()
         if not isinstance(self._rewind, RewindStrategy):
-            raise ValueError(f"rewind_strategy must be a RewindStrategy, got {self._rewind!r}")
-        iterations = options.training.iterations
-        if iterations is not None and self._rewind.start_iteration >= iterations:
-            raise ValueError(
-                f"rewind_strategy iteration must be less than the {iterations} training iterations, got {self._rewind.start_iteration}"
-            )
-        tolerance = self._tolerance
-        if not (isinstance(tolerance, (int, float)) and math.isfinite(tolerance) and 0 <= tolerance < 1):
-            raise ValueError(f"accuracy_tolerance must be in [0, 1), got {tolerance!r}")
-        return LotteryTicketPruner(options, self._rewind, float(tolerance))
+            raise validation.SettingError("rewind_strategy", "a RewindStrategy", self._rewind)
+        if options.training.iterations is not None:  # else known only with the data, checked by the loop
+            check_start_iteration(self._rewind.start_iteration, options.training.iterations, "rewind_iteration")
+        tolerance = validation.real("accuracy_tolerance", self._tolerance, 0.0, 1.0, high_open=True)
+        return LotteryTicketPruner(options, self._rewind, tolerance)

@@ -6,12 +6,13 @@ pruning with the output layer pruned at half the hidden layers' rate.
 """
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from typing import Optional
 
 import numpy as np
 
+from .. import validation
+from ..data import rules
 from ..training import TrainingConfig
 
 SCOPES = ("layerwise", "global")
@@ -20,7 +21,11 @@ PAPER_ITERATIONS = 50_000
 
 @dataclass(frozen=True)
 class PruningOptions:
-    """Everything a pruning run needs to know besides the model and the data."""
+    """Everything a pruning run needs to know besides the model and the data.
+
+    Validated on construction (NumPy scalars become Python numbers); a bad value
+    raises :class:`~lottery_np.validation.SettingError` naming the setting.
+    """
 
     target_sparsity: float = 0.9
     pruning_rounds: int = 10
@@ -30,66 +35,52 @@ class PruningOptions:
     seed: int = 0
     validation_data: Optional[tuple] = None
 
+    def __post_init__(self):
+        checked = {
+            "target_sparsity": validation.real("target_sparsity", self.target_sparsity, 0.0, 1.0, high_open=True),
+            "pruning_rounds": validation.integer("pruning_rounds", self.pruning_rounds, minimum=1),
+            "scope": validation.choice("scope", self.scope, SCOPES),
+            "output_rate_factor": validation.real("output_rate_factor", self.output_rate_factor, 0.0, 1.0),
+            "seed": validation.integer("seed", self.seed, minimum=0),
+        }
+        for name, value in checked.items():
+            object.__setattr__(self, name, value)
+        if not isinstance(self.training, TrainingConfig):
+            raise validation.SettingError("training", "a TrainingConfig", self.training)
+        pair = self.validation_data
+        if pair is not None:  # checked by the data rules now, so build() refuses a bad pair
+            if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
+                raise validation.SettingError("validation_data", "a pair (X, y)", type(pair).__name__)
+            X = rules.features_of("validation_data X", pair[0])
+            rules.require_samples("validation_data X", X, "validation")
+            object.__setattr__(self, "validation_data", (X, rules.labels_of("validation_data y", pair[1], len(X),
+                                                                              "validation_data X")))
+
     def layer_rate_factors(self, n_layers: int) -> list[float]:
         """Each layer's pruning rate as a multiple of the hidden layers' rate."""
         return [1.0] * (n_layers - 1) + [self.output_rate_factor]
 
     def fingerprint(self) -> dict:
         """The settings that determine a run's result, as plain values (to check a resumed run)."""
-        training = self.training
         return {
             "target_sparsity": self.target_sparsity,
             "pruning_rounds": self.pruning_rounds,
             "scope": self.scope,
             "output_rate_factor": self.output_rate_factor,
-            "training": repr(training),
+            "training": asdict(self.training),
             "seed": self.seed,
         }
-
-
-def _fail(name: str, rule: str, value) -> None:
-    raise ValueError(f"{name} must be {rule}, got {value!r}")
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-
-
-def validate_options(options: PruningOptions) -> None:
-    """Raise ``ValueError`` naming the first bad setting and its value."""
-    sparsity = options.target_sparsity
-    if not (isinstance(sparsity, (int, float)) and 0.0 <= sparsity < 1.0):
-        _fail("target_sparsity", "in [0, 1)", sparsity)
-    if not (_is_int(options.pruning_rounds) and options.pruning_rounds >= 1):
-        _fail("pruning_rounds", "an integer >= 1", options.pruning_rounds)
-    if options.scope not in SCOPES:
-        _fail("scope", f"one of {SCOPES}", options.scope)
-    factor = options.output_rate_factor
-    if not (isinstance(factor, (int, float)) and math.isfinite(factor) and 0.0 <= factor <= 1.0):
-        _fail("output_rate_factor", "in [0, 1]", factor)
-    if not _is_int(options.seed):
-        _fail("seed", "an integer", options.seed)
-    if options.validation_data is not None:
-        X, y = _pair("validation_data", options.validation_data)
-        if X.ndim != 2 or y.shape != (len(X),):
-            raise ValueError(f"validation_data must be (X, y) with X of shape (n, d) and y of shape (n,), got {X.shape} and {y.shape}")
-
-
-def _pair(name: str, data) -> tuple[np.ndarray, np.ndarray]:
-    if not (isinstance(data, (tuple, list)) and len(data) == 2):
-        raise ValueError(f"{name} must be a pair (X, y), got {type(data).__name__}")
-    return np.asarray(data[0]), np.asarray(data[1])
 
 
 class PrunerBuilder:
     """Fluent setters shared by the pruners' builders; ``build()`` validates everything."""
 
     def __init__(self):
-        self._options = PruningOptions()
+        self._options: dict = {}
         self._training: dict = {}
 
     def _set(self, **changes) -> "PrunerBuilder":
-        self._options = replace(self._options, **changes)
+        self._options.update(changes)  # validated by build(), all together
         return self
 
     def target_sparsity(self, sparsity: float) -> "PrunerBuilder":
@@ -150,6 +141,11 @@ class PrunerBuilder:
         self._training["momentum"] = momentum
         return self
 
+    def adam_bias_correction(self, form: str) -> "PrunerBuilder":
+        """Which Adam: ``"step_size"`` (TensorFlow 1's, the paper's; default) or ``"moments"`` (PyTorch's)."""
+        self._training["adam_bias_correction"] = form
+        return self
+
     def eval_every(self, iterations: int) -> "PrunerBuilder":
         """Iterations between evaluations on the validation and test sets."""
         self._training["eval_every"] = iterations
@@ -159,6 +155,4 @@ class PrunerBuilder:
         settings = dict(self._training)
         if "iterations" not in settings and "epochs" not in settings:
             settings["iterations"] = PAPER_ITERATIONS
-        options = replace(self._options, training=TrainingConfig(**settings))
-        validate_options(options)
-        return options
+        return PruningOptions(**self._options, training=TrainingConfig(**settings))

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .. import validation
 from ..model import MLP, Parameters, apply_mask
 
 
@@ -32,9 +33,7 @@ class RewindStrategy:
     @staticmethod
     def Iteration(k: int) -> "RewindStrategy":  # noqa: N802 - spelled like the other members
         """Late rewinding to the weights after ``k`` training iterations of the dense run."""
-        if not (isinstance(k, int) and k >= 0):
-            raise ValueError(f"rewind iteration must be a non-negative integer, got {k!r}")
-        return RewindStrategy("iteration", k)
+        return RewindStrategy("iteration", validation.integer("rewind_iteration", k, minimum=0))
 
     @staticmethod
     def parse(text: str) -> "RewindStrategy":
@@ -46,7 +45,7 @@ class RewindStrategy:
         match = re.fullmatch(r"iteration:(\d+)", text)
         if match:
             return RewindStrategy.Iteration(int(match.group(1)))
-        raise ValueError(f"rewind must be 'init', 'iteration:K' or 'lr', got {text!r}")
+        raise validation.SettingError("rewind", "'init', 'iteration:K' or 'lr'", text)
 
     @property
     def start_iteration(self) -> int:

@@ -8,8 +8,9 @@ from typing import Optional
 
 import numpy as np
 
+from ..archive import NpzArchive, is_instance
 from ..model import MLP, Parameters, apply_mask
-from ..storage import json_array, load_npz, read_json_array, save_npz_atomic
+from ..storage import json_array, save_npz_atomic
 from ..training import TrainingResult, first_iteration_reaching
 
 
@@ -77,9 +78,90 @@ def _none_to_nan(value):
     return value
 
 
+def _fraction(value) -> bool:
+    return is_instance(value, float) and 0 <= value <= 1
+
+
+def _count(value) -> bool:
+    return is_instance(value, int) and value >= 0
+
+
+def _curve(value) -> bool:
+    def numbers(values) -> bool:
+        return isinstance(values, list) and all(v is None or is_instance(v, float) for v in values)
+    return isinstance(value, dict) and all(map(numbers, value.values()))
+
+
+# What each RoundRecord field must hold when read back from JSON. An accuracy is None (NaN)
+# without a test set; ``curve`` has a default, so a row may omit it.
+_ACCURACY = ("null or a number in [0, 1]",
+             lambda v: v is None or _fraction(v) or (is_instance(v, float) and math.isnan(v)))
+_ROW_RULES = {
+    "pruning_round": ("an integer >= 0", _count),
+    "density": ("a number in (0, 1]", lambda v: _fraction(v) and v > 0),
+    "layer_densities": ("a list of numbers in [0, 1]", lambda v: isinstance(v, list) and all(map(_fraction, v))),
+    "val_accuracy": _ACCURACY,
+    "test_accuracy": _ACCURACY,
+    "early_stop_iteration": ("an integer >= 0", _count),
+    "early_stop_val_accuracy": _ACCURACY,
+    "early_stop_test_accuracy": _ACCURACY,
+    "wall_time": ("a number >= 0", lambda v: is_instance(v, float) and v >= 0),
+    "curve": ("an object of lists of numbers", _curve),
+}
+
+
 def history_from_dicts(rows: list[dict]) -> list[RoundRecord]:
-    """Rebuild :class:`RoundRecord` objects from :meth:`RoundRecord.to_dict` output."""
-    return [RoundRecord(**_none_to_nan(row)) for row in rows]
+    """Rebuild :class:`RoundRecord` objects from :meth:`RoundRecord.to_dict` output, round 0 first.
+
+    Raises
+    ------
+    ValueError
+        Naming the row and field, if a row lacks a field, has an unknown one, holds a
+        value of the wrong type or range, or is out of order (row ``i`` must be round ``i``).
+    """
+    if not isinstance(rows, list):
+        raise ValueError(f"history must be a list of rounds, got {type(rows).__name__}")
+    records = []
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict):
+            raise ValueError(f"history[{i}] must be an object, got {type(row).__name__}")
+        missing = [name for name in _ROW_RULES if name not in row and name != "curve"]
+        extra = sorted(set(row) - set(_ROW_RULES))
+        if missing or extra:
+            problem = f"lacks {', '.join(missing)}" if missing else f"has unknown field {', '.join(extra)}"
+            raise ValueError(f"history[{i}] {problem}")
+        for name, value in row.items():
+            rule, holds = _ROW_RULES[name]
+            if not holds(value):
+                raise ValueError(f"history[{i}].{name} must be {rule}, got {_short_repr(value)}")
+        if row["pruning_round"] != i:
+            raise ValueError(f"history[{i}].pruning_round must be {i} (rounds in order), got {row['pruning_round']}")
+        records.append(RoundRecord(**_none_to_nan(row)))
+    return records
+
+
+def read_history(archive: NpzArchive, key: str, rows) -> list[RoundRecord]:
+    """:func:`history_from_dicts` of the ``rows`` a file stores under ``key``; they must not be empty.
+
+    Raises
+    ------
+    CorruptFileError
+        Naming the file, ``key`` and the bad row.
+    """
+    if rows == []:
+        archive.fail(key, "holds an empty history (a saved run has at least its dense round)")
+    try:
+        return history_from_dicts(rows)
+    except ValueError as error:
+        archive.fail(key, str(error))
+
+
+def _short_repr(value, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}..."
+
+
+_LAYER_KEYS = ("mask", "weights", "biases", "initial_weights", "initial_biases")
 
 
 @dataclass
@@ -152,42 +234,32 @@ class WinningTicket:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "WinningTicket":
-        """Read a ticket written by :meth:`save`.
+        """Read a ticket written by :meth:`save`, checking every array and the history first.
 
         Raises
         ------
-        ValueError
-            If the file is not a ticket or its arrays do not fit together.
+        CorruptFileError
+            Naming the file and the key, if the file is not a ticket, lacks or has an extra
+            key, or holds an array of the wrong shape or dtype, a non-finite weight or bias,
+            a mask value other than 0 and 1, or a bad history.
         """
-        arrays = load_npz(path, ["layer_sizes", "meta"], what="winning ticket")
-        sizes = tuple(int(s) for s in arrays["layer_sizes"])
-        n_layers = len(sizes) - 1
-        keys = ("mask", "weights", "biases", "initial_weights", "initial_biases")
-        missing = [f"{k}_{l}" for l in range(n_layers) for k in keys if f"{k}_{l}" not in arrays]
-        if n_layers < 1 or missing:
-            raise ValueError(f"{path} is not a valid winning ticket: missing {', '.join(missing) or 'layers'}")
-        try:
-            meta = read_json_array(arrays["meta"])
-            layers = {k: [arrays[f"{k}_{l}"] for l in range(n_layers)] for k in keys}
-            for l, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-                for k in ("mask", "weights", "initial_weights"):
-                    if layers[k][l].shape != (fan_in, fan_out):
-                        raise ValueError(f"{k}_{l} has shape {layers[k][l].shape}, expected {(fan_in, fan_out)}")
-            masks = [m.astype(np.float32) for m in layers["mask"]]
-            if not all(np.isin(m, (0, 1)).all() for m in masks):
-                raise ValueError("masks must contain only 0 and 1")
-            return cls(
-                layer_sizes=sizes,
-                masks=masks,
-                weights=[apply_mask(w, m) for w, m in zip(layers["weights"], masks)],
-                biases=layers["biases"],
-                initial=Parameters(layers["initial_weights"], layers["initial_biases"]),
-                pruning_round=int(meta["pruning_round"]),
-                rewind=str(meta["rewind"]),
-                history=history_from_dicts(meta["history"]),
-            )
-        except (KeyError, TypeError, ValueError) as error:
-            raise ValueError(f"{path} is not a valid winning ticket: {error}") from error
+        archive = NpzArchive(path, "winning ticket")
+        sizes = archive.layer_sizes("layer_sizes")
+        archive.require(["layer_sizes", "meta", *(f"{k}_{l}" for l in range(len(sizes) - 1) for k in _LAYER_KEYS)])
+        meta = archive.json("meta", {"pruning_round": int, "rewind": str, "history": list})
+        history = read_history(archive, "meta", meta["history"])
+        if not 0 <= meta["pruning_round"] < len(history):
+            archive.fail("meta", f"pruning_round must index the {len(history)} rounds of the history, "
+                                 f"got {meta['pruning_round']}")
+        masks, weights, biases, initial = [], [], [], Parameters([], [])
+        for l, shape in enumerate(zip(sizes[:-1], sizes[1:])):
+            masks.append(archive.mask(f"mask_{l}", shape))
+            weights.append(apply_mask(archive.floats(f"weights_{l}", shape), masks[l]))
+            biases.append(archive.floats(f"biases_{l}", shape[1:]))
+            initial.weights.append(archive.floats(f"initial_weights_{l}", shape))
+            initial.biases.append(archive.floats(f"initial_biases_{l}", shape[1:]))
+        return cls(layer_sizes=sizes, masks=masks, weights=weights, biases=biases, initial=initial,
+                   pruning_round=meta["pruning_round"], rewind=meta["rewind"], history=history)
 
     def summary(self) -> str:
         """The per-round history as a text table (ES = at early stopping), this ticket's round marked ``*``."""
