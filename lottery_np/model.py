@@ -19,7 +19,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from . import kernels
+from . import kernels, validation
 from .kernels import fused
 
 LENET_300_100 = (784, 300, 100, 10)
@@ -93,8 +93,10 @@ class MLP:
 
     def __init__(self, layer_sizes: Sequence[int] = LENET_300_100, seed: int = 0, dtype=np.float32):
         sizes = tuple(layer_sizes)
-        if len(sizes) < 2 or not all(isinstance(s, (int, np.integer)) and s > 0 for s in sizes):
-            raise ValueError(f"layer_sizes must be at least two positive integers, got {layer_sizes!r}")
+        if len(sizes) < 2:
+            raise validation.SettingError("layer_sizes", "at least two positive integers", layer_sizes)
+        sizes = tuple(validation.integer(f"layer_sizes[{i}]", s, minimum=1) for i, s in enumerate(sizes))
+        seed = validation.integer("seed", seed, minimum=0)
         dtype = np.dtype(dtype)
         if dtype not in (np.float32, np.float64):
             raise TypeError(f"dtype must be float32 or float64, got {dtype}")

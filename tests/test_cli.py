@@ -122,6 +122,18 @@ def test_help_works_as_a_module():
     assert all(command in result.stdout for command in ("find-ticket", "benchmark", "plot"))
 
 
+@pytest.mark.parametrize("argv, named", [
+    (["--bogus"], "--bogus"),
+    (["--bogus", "find-ticket"], "--bogus"),
+    (["find-ticket", "--dataset", "digits", "--out", ""], "--out"),
+    (["find-ticket", "--dataset", "digits", "--out", "  "], "--out"),
+])
+def test_a_bad_option_anywhere_is_named(argv, named, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("lottery-np: error: ") and err.count("\n") == 1 and named in err, err
+
+
 def test_find_ticket_help_states_the_defaults(capsys):
     assert main(["find-ticket", "--help"]) == 0
     text = " ".join(capsys.readouterr().out.split())
@@ -143,6 +155,14 @@ def test_find_ticket_help_states_the_defaults(capsys):
     (["--colour", "red"], "--colour"),
     (["--rewind", "iteration:1000"], "--rewind"),  # found only once the data says 40 iterations
     (["--batch-size", "5000"], "--batch-size"),
+    (["--batch-size", "0"], "--batch-size"),
+    (["--rounds", "2.5"], "--rounds"),
+    (["--learning-rate", "inf"], "--learning-rate"),
+    (["--accuracy-tolerance", "1"], "--accuracy-tolerance"),
+    (["--output-rate-factor", "2"], "--output-rate-factor"),
+    (["--adam-bias-correction", "pytorch"], "--adam-bias-correction"),
+    (["--target-sparsity", "0.999999", "--scope", "global"], "--target-sparsity"),
+    (["--learning-rate", "1000"], "smaller learning_rate"),  # diverges: the message says so and advises
 ])
 def test_a_bad_argument_costs_one_line(arguments, named, tmp_path, capsys):
     status = main([*QUICK, "--out", str(tmp_path / "run"), *arguments])

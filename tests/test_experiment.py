@@ -98,8 +98,12 @@ def test_numbers_do_not_depend_on_n_jobs(quick_run):
 def test_bad_settings_are_named():
     with pytest.raises(ValueError, match="rounds must be an integer >= 1, got 0"):
         BenchmarkSettings(rounds=0)
-    with pytest.raises(ValueError, match="late_rewind_iteration must be less than the 200 iterations, got 500"):
+    with pytest.raises(ValueError, match=r"late_rewind_iteration must be an integer in \[0, 199\], got 500"):
         dataclasses.replace(QUICK, late_rewind_iteration=500).resolve(1257, 64, 10)
+    for bad in ({"seeds": (0, 0)}, {"seeds": (True,)}, {"seeds": (-1,)}, {"rounds": True},
+                {"target_sparsity": 0.0}, {"fine_tune_iterations": 0}, {"late_rewind_iteration": -1}):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            BenchmarkSettings(**bad)
     with pytest.raises(SystemExit):
         main(["--quick", "--target-sparsity", "1.5"])
 

@@ -212,3 +212,30 @@ def test_resume_with_other_data_or_init_is_refused(tiny_digits, tmp_path):
         make_pruner(rounds=1).find_ticket(MLP(SIZES, seed=0), reversed_data, checkpoint=path, resume=True)
     with pytest.raises(ValueError, match="other settings"):
         make_pruner(rounds=1).find_ticket(MLP(SIZES, seed=1), tiny_digits, checkpoint=path, resume=True)
+
+
+def test_a_run_never_overwrites_another_runs_checkpoint(tiny_digits, tmp_path):
+    path = tmp_path / "checkpoint.npz"
+    first = make_pruner(rounds=1).find_ticket(MLP(SIZES, seed=0), tiny_digits, checkpoint=path)
+    written = path.read_bytes()
+    with pytest.raises(ValueError, match="other settings") as caught:
+        make_pruner(rounds=2).find_ticket(MLP(SIZES, seed=0), tiny_digits, checkpoint=path)
+    assert "pruning_rounds" in str(caught.value)
+    assert path.read_bytes() == written
+    again = make_pruner(rounds=1).find_ticket(MLP(SIZES, seed=0), tiny_digits, checkpoint=path)  # same settings
+    np.testing.assert_array_equal(again.masks[0], first.masks[0])
+    make_pruner(rounds=2).find_ticket(MLP(SIZES, seed=0), tiny_digits, checkpoint=path, overwrite=True)
+    assert path.read_bytes() != written
+
+
+@pytest.mark.parametrize("split, row, column", [("X_train", 5, 2), ("X_val", 3, 17), ("X_test", 0, 63)])
+def test_non_finite_data_is_refused_before_training_naming_the_split_and_position(tiny_digits, tmp_path, split,
+                                                                                 row, column):
+    from types import SimpleNamespace
+
+    X = getattr(tiny_digits, split).copy()
+    X[row, column] = np.nan if split != "X_test" else np.inf
+    data = SimpleNamespace(**{**vars(tiny_digits), split: X})
+    with pytest.raises(ValueError, match=rf"{split} holds (nan|inf) at row {row}, column {column}"):
+        make_pruner(rounds=1).find_ticket(MLP(SIZES), data, checkpoint=tmp_path / "c.npz")
+    assert not (tmp_path / "c.npz").exists()

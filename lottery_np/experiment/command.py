@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Optional, Sequence
 
+from ..validation import SettingError
 from .jobs import load_data
 from .report import environment, format_table, format_tickets, write_plots, write_results
 from .runner import job_count, run_benchmark
@@ -98,6 +99,8 @@ def main(argv: Optional[Sequence[str]] = None, parser: Optional[argparse.Argumen
         out = args.out or Path("results") / ("quick" if args.quick else settings.dataset)
         folder = open_jobs_folder(out, args.resume)
         finished = load_jobs(folder, settings) if args.resume else []
+    except SettingError as error:  # the benchmark's options are its settings' names, dashed
+        parser.error(f"--{error.setting.split('[')[0].replace('_', '-')}: {' '.join(str(error).split())}")
     except ValueError as error:
         parser.error(" ".join(str(error).split()))
     sizes = "-".join(map(str, settings.layer_sizes))

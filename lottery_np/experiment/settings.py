@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 from typing import Optional
 
+from .. import validation
 from ..pruning import LotteryTicketPruner, MagnitudePruner, RewindStrategy, layerwise_schedule
-from ..training import TrainingConfig
+from ..training import TrainingConfig, check_start_iteration
 
 METHODS = ("dense", "lottery_ticket", "late_rewind", "magnitude", "random_reinit", "random_mask")
 """Every method of the benchmark, in the order tables and plots list them."""
@@ -70,18 +71,18 @@ class BenchmarkSettings:
     layer_sizes: Optional[tuple] = None
 
     def __post_init__(self):
-        if not self.seeds or len(set(self.seeds)) != len(self.seeds):
-            raise ValueError(f"seeds must be distinct integers, at least one, got {list(self.seeds)}")
-        if not (isinstance(self.rounds, int) and self.rounds >= 1):
-            raise ValueError(f"rounds must be an integer >= 1, got {self.rounds!r}")
-        if not 0 < self.target_sparsity < 1:
-            raise ValueError(f"target_sparsity must be in (0, 1), got {self.target_sparsity!r}")
-        for name in ("late_rewind_iteration", "fine_tune_iterations"):
-            value = getattr(self, name)
-            if value is not None and not (isinstance(value, int) and value >= (0 if name.startswith("late") else 1)):
-                raise ValueError(f"{name} must be a {'non-negative' if name.startswith('late') else 'positive'} "
-                                 f"integer, got {value!r}")
-        self.training()  # raises ValueError naming a bad epochs/iterations/eval_every
+        seeds = tuple(validation.integer(f"seeds[{i}]", seed, minimum=0) for i, seed in enumerate(self.seeds))
+        if not seeds or len(set(seeds)) != len(seeds):
+            raise validation.SettingError("seeds", "distinct integers, at least one", list(seeds))
+        object.__setattr__(self, "seeds", seeds)
+        object.__setattr__(self, "rounds", validation.integer("rounds", self.rounds, minimum=1))
+        object.__setattr__(self, "target_sparsity", validation.real("target_sparsity", self.target_sparsity, 0.0, 1.0,
+                                                                    low_open=True, high_open=True))
+        object.__setattr__(self, "late_rewind_iteration", validation.optional(
+            validation.integer, "late_rewind_iteration", self.late_rewind_iteration, minimum=0))
+        object.__setattr__(self, "fine_tune_iterations", validation.optional(
+            validation.integer, "fine_tune_iterations", self.fine_tune_iterations, minimum=1))
+        self.training()  # raises a SettingError naming a bad epochs/iterations/eval_every
 
     def with_length(self, epochs: Optional[float] = None, iterations: Optional[int] = None) -> "BenchmarkSettings":
         """These settings trained for ``epochs`` or for ``iterations`` instead: the one given replaces both.
@@ -116,8 +117,7 @@ class BenchmarkSettings:
         late = self.late_rewind_iteration
         if late is None:
             late = max(1, round(LATE_REWIND_FRACTION * iterations))
-        if late >= iterations:
-            raise ValueError(f"late_rewind_iteration must be less than the {iterations} iterations, got {late}")
+        check_start_iteration(late, iterations, "late_rewind_iteration")
         return replace(self, iterations=iterations, epochs=None, late_rewind_iteration=late,
                        fine_tune_iterations=self.fine_tune_iterations or max(1, round(FINE_TUNE_FRACTION * iterations)),
                        layer_sizes=(n_features, *HIDDEN_LAYERS, n_classes))
