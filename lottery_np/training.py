@@ -12,8 +12,7 @@ Two guarantees a researcher relies on:
   ``(seed, e)`` alone (:func:`epoch_order`), so a run restarted at iteration ``k``
   from a snapshot sees exactly the batches the original run saw after ``k``.
 * **Failure is loud.** A run whose loss blows up raises :class:`TrainingDivergedError`
-  (:func:`check_divergence` states the rule), and a network that ends no better than
-  always guessing the most common class is told apart by :func:`learned`.
+  (:mod:`lottery_np.failure` states the rule).
 """
 from __future__ import annotations
 
@@ -26,81 +25,12 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from . import validation
+from .config import TrainingConfig
 from .data import as_dataset
+from .failure import TrainingDivergedError, check_divergence  # noqa: F401 - TrainingDivergedError lived here
 from .model import MLP, Parameters
-from .optim import Adam, Optimizer, make_optimizer
+from .optim import Optimizer
 from .step import training_step
-
-DIVERGENCE_FACTOR = 10.0
-"""A validation loss this many times above chance level (``log n_classes``) means the run diverged."""
-
-CHANCE_Z = 3.0
-"""A network *learned* if its accuracy is this many binomial standard deviations above the majority class."""
-
-
-@dataclass(frozen=True)
-class TrainingConfig:
-    """How to train one network.
-
-    Parameters
-    ----------
-    iterations : int, optional
-        Number of mini-batch updates. Give exactly one of ``iterations`` and ``epochs``.
-    epochs : float, optional
-        Passes over the training set; converted to iterations with full batches only.
-    batch_size : int
-        Samples per update (the paper: 60 for LeNet-300-100).
-    optimizer : {"adam", "sgd"}
-    learning_rate : float
-        The paper: Adam at 1.2e-3 for LeNet-300-100.
-    momentum : float
-        Only used by ``"sgd"``.
-    adam_bias_correction : {"step_size", "moments"}
-        Only used by ``"adam"``: which of Adam's two forms (see :class:`lottery_np.optim.Adam`);
-        ``"step_size"`` is TensorFlow 1's, which the paper used.
-    eval_every : int
-        Iterations between evaluations on the validation (and test) set.
-    """
-
-    iterations: Optional[int] = None
-    epochs: Optional[float] = None
-    batch_size: int = 60
-    optimizer: str = "adam"
-    learning_rate: float = 1.2e-3
-    momentum: float = 0.9
-    eval_every: int = 100
-    adam_bias_correction: str = "step_size"
-
-    def __post_init__(self):
-        validation.exactly_one_length(self.iterations, self.epochs)
-        checked = {
-            "iterations": validation.optional(validation.integer, "iterations", self.iterations, minimum=1),
-            "epochs": validation.optional(validation.real, "epochs", self.epochs, minimum=0.0, low_open=True),
-            "batch_size": validation.integer("batch_size", self.batch_size, minimum=1),
-            "eval_every": validation.integer("eval_every", self.eval_every, minimum=1),
-        }
-        for name, value in checked.items():  # NumPy scalars become Python numbers
-            object.__setattr__(self, name, value)
-        object.__setattr__(self, "momentum", validation.real("momentum", self.momentum, 0.0, 1.0, high_open=True))
-        validation.choice("adam_bias_correction", self.adam_bias_correction, Adam.FORMS)
-        optimizer = self.make_optimizer()  # the optimizer validates its own hyperparameters
-        object.__setattr__(self, "learning_rate", optimizer.learning_rate)
-
-    def _optimizer_options(self) -> dict:
-        if self.optimizer == "sgd":
-            return {"momentum": self.momentum}
-        return {"bias_correction": self.adam_bias_correction}
-
-    def make_optimizer(self) -> Optimizer:
-        """A fresh optimizer with this configuration."""
-        return make_optimizer(self.optimizer, self.learning_rate, **self._optimizer_options())
-
-    def total_iterations(self, n_train: int) -> int:
-        """Number of updates for a training set of ``n_train`` samples."""
-        validation.integer("batch_size", self.batch_size, maximum=n_train)  # at most the training samples
-        if self.iterations is not None:
-            return int(self.iterations)
-        return max(1, int(round(self.epochs * (n_train // self.batch_size))))
 
 
 @dataclass
@@ -153,14 +83,6 @@ def first_iteration_reaching(iterations: Sequence[int], val_accuracy: Sequence[f
     return None
 
 
-class TrainingDivergedError(FloatingPointError):
-    """The loss became NaN or infinite, or grew far beyond chance level (see :func:`check_divergence`)."""
-
-
-class DidNotLearnError(RuntimeError):
-    """A network trained to no better than always guessing the most common class (see :func:`learned`)."""
-
-
 def epoch_order(seed: int, epoch: int, n_samples: int) -> np.ndarray:
     """The order in which epoch ``epoch`` visits ``n_samples`` training samples.
 
@@ -170,39 +92,6 @@ def epoch_order(seed: int, epoch: int, n_samples: int) -> np.ndarray:
     """
     stream = np.random.SeedSequence(seed, spawn_key=(epoch,))
     return np.random.default_rng(stream).permutation(n_samples)
-
-
-def check_divergence(loss: float, iteration: int, n_classes: int, what: str, advice: str) -> None:
-    """Raise :class:`TrainingDivergedError` if ``loss`` is not finite or above ``DIVERGENCE_FACTOR * log(n_classes)``.
-
-    ``log(n_classes)`` is the cross-entropy of a uniform guess, and any network that
-    learns goes below it. A mean loss of ten times that puts a probability of at most
-    ``n_classes**-10`` on the right class on average (``1e-10`` for 10 classes), which
-    only logits of hundreds reach, from weights that have blown up. Overfitting raises
-    a validation loss by far less: a network that errs confidently on 2 % of the samples
-    needs losses of about 1,000 on each of them to get there. The rule is checked on
-    mean losses over many samples (each evaluation's validation loss), where one
-    unlucky sample cannot trip it, and on every batch loss for NaN and infinity.
-    """
-    ceiling = DIVERGENCE_FACTOR * math.log(max(n_classes, 2))
-    if not math.isfinite(loss) or loss > ceiling:
-        raise TrainingDivergedError(
-            f"training diverged at iteration {iteration}: the {what} is {loss:.4g}"
-            f"{'' if not math.isfinite(loss) else f' (chance level is {math.log(max(n_classes, 2)):.3g})'}; {advice}"
-        )
-
-
-def learned(accuracy: float, y: np.ndarray) -> bool:
-    """Whether ``accuracy`` on labels ``y`` beats guessing their most common class, beyond chance.
-
-    With ``p0`` the majority class's share of ``y`` and ``n = len(y)``, a network
-    learned when its accuracy exceeds ``p0 + CHANCE_Z sqrt(p0 (1 - p0) / n)``: a
-    predictor no better than the constant guess exceeds that with probability
-    about 0.1 % (a one-sided three-sigma binomial test).
-    """
-    y = np.asarray(y)
-    p0 = np.bincount(y).max() / len(y)
-    return accuracy > p0 + CHANCE_Z * math.sqrt(p0 * (1 - p0) / len(y))
 
 
 def check_start_iteration(start_iteration: int, total: int, name: str = "start_iteration") -> None:

@@ -21,7 +21,7 @@ from typing import NoReturn, Optional, Sequence
 
 from .. import __version__
 from ..data import DatasetNotFoundError
-from ..training import DidNotLearnError, TrainingDivergedError
+from ..failure import DidNotLearnError, TrainingDivergedError
 from ..validation import SettingError
 from . import find_ticket
 

@@ -19,8 +19,8 @@ from tqdm.auto import tqdm
 from .. import validation
 from ..data import Dataset, as_dataset
 from ..model import MLP
-from ..training import (DidNotLearnError, TrainingConfig, check_split, check_start_iteration, evaluate_once, learned,
-                        train)
+from ..failure import DidNotLearnError, learned
+from ..training import TrainingConfig, check_split, check_start_iteration, evaluate_once, train
 from .checkpoint import RunState, check_checkpoint_target, checkpoint_exists, load_checkpoint, save_checkpoint
 from .masks import prune_global, prune_layerwise
 from .options import PruningOptions

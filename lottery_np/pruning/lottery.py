@@ -19,7 +19,8 @@ from typing import Optional
 
 from .. import validation
 from ..model import MLP
-from ..training import check_start_iteration, learned
+from ..failure import learned
+from ..training import check_start_iteration
 from .loop import RestartPolicy, as_training_data, run_iterative_pruning
 from .options import PrunerBuilder, PruningOptions
 from .rewind import RewindStrategy
