@@ -13,9 +13,11 @@ the numbers erratic.
 1. **Dense epoch.** LeNet-300-100 (784-300-100-10) trains on MNIST, batch 60,
    Adam at lr 1.2e-3, float32, in three engines measured side by side:
 
-   * ``lottery_np``: a raw loop of ``MLP.loss_and_gradients`` + ``Adam.step``
-     over a fresh shuffle (no evaluation, as in the other two engines), and for
-     reference ``lottery_np.training.train`` evaluating only at its start and end;
+   * ``lottery_np``: a raw loop of the training loop's own step
+     (``lottery_np.step.training_step``: ``MLP.loss_and_gradients`` then
+     ``Adam.step`` for a dense network) over a fresh shuffle (no evaluation, as
+     in the other engines), and for reference ``lottery_np.training.train``
+     evaluating only at its start and end;
    * scikit-learn ``MLPClassifier(...).fit`` with ``max_iter=1`` (one epoch, no
      L2, no early stopping) on the same float32 arrays;
    * PyTorch CPU, when importable: ``nn.Sequential`` Linear-ReLU-Linear-ReLU-Linear,
@@ -26,11 +28,17 @@ the numbers erratic.
    load from other processes hits all engines alike, and the median is reported.
 2. **Sparse vs dense step.** One full training step (forward, backward, Adam)
    of LeNet-300-100 at batch 60 and 1000 with random masks of a given density
-   in every layer, with ``MLP.kernel_path`` forced to ``"dense"`` (masked dense
-   products, one BLAS call each) and ``"sparse"`` (the Numba kernels, all layers
-   in one fused call); median seconds per step over the repeats.
-3. **Environment.** BLAS libraries and their threads (``threadpoolctl``),
-   package versions, CPU count, the OpenBLAS variables and the load average.
+   in every layer (``lottery_np.pruning.masks.random_masks``), made by
+   ``training_step(model, optimizer, path)`` with ``path="dense"`` (one BLAS
+   call per layer product, then Adam at the surviving weights) and
+   ``path="sparse"`` (the packed step: all layers in one fused Numba call, the
+   surviving weights kept packed); median seconds per step over the repeats,
+   and, when ``bench_kernels`` is importable, the same ratio for the layer
+   products alone.
+3. **Environment.** ``lottery_np.experiment.report.environment`` (Python,
+   platform, CPU count, package versions, BLAS libraries and their threads,
+   the threading variables set) plus PyTorch's version and threads, Numba's
+   threads, both OpenBLAS variables (set or not) and the load average.
 
 ``--quick`` runs everything small on scikit-learn's 8x8 digits (a 64-300-100-10
 network) in a few seconds; the tests use it.
@@ -42,7 +50,6 @@ import importlib.metadata
 import importlib.util
 import json
 import os
-import platform
 import statistics
 import sys
 import time
@@ -53,14 +60,15 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 import numba
-import sklearn
 import threadpoolctl
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 
 from lottery_np.data import Dataset, load_digits, load_mnist
+from lottery_np.experiment import report
 from lottery_np.model import MLP
 from lottery_np.optim import Adam
+from lottery_np.pruning.masks import random_masks
 from lottery_np.step import training_step
 from lottery_np.training import TrainingConfig, train
 
@@ -180,25 +188,14 @@ def interleaved(runners: dict[str, Runner], repeats: int) -> dict[str, list[floa
 
 
 # ---------------------------------------------------------- sparse vs dense
-def random_masks(layer_sizes: Sequence[int], density: float, rng: np.random.Generator) -> list[np.ndarray]:
-    """One 0/1 float32 mask per layer keeping exactly ``round(density * size)`` weights, chosen uniformly."""
-    masks = []
-    for fan_in, fan_out in zip(layer_sizes[:-1], layer_sizes[1:]):
-        mask = np.zeros(fan_in * fan_out, dtype=np.float32)
-        mask[rng.choice(mask.size, size=max(1, round(density * mask.size)), replace=False)] = 1.0
-        masks.append(mask.reshape(fan_in, fan_out))
-    return masks
-
-
 def step_runner(model: MLP, X: np.ndarray, y: np.ndarray, batches: list[np.ndarray], path: str) -> Runner:
-    """Mean seconds of one training step (forward, backward, Adam) over ``batches``, kernels forced to ``path``.
+    """Mean seconds of one training step (forward, backward, Adam) over ``batches``, forced to ``path``.
 
     The step is the training loop's own (:func:`lottery_np.step.training_step`): with
     ``path="sparse"`` it keeps the surviving weights packed, with ``"dense"`` it is
-    ``loss_and_gradients`` on BLAS then ``Adam.step``.
+    ``loss_and_gradients`` on BLAS then ``Adam.step`` at the surviving weights.
     """
-    model.kernel_path = path
-    train_step = training_step(model, Adam(LEARNING_RATE))
+    train_step = training_step(model, Adam(LEARNING_RATE), path)
 
     def step(batch: np.ndarray) -> None:
         train_step(X[batch], y[batch])
@@ -228,8 +225,9 @@ def sparse_vs_dense(X: np.ndarray, y: np.ndarray, layer_sizes: Sequence[int], de
     """
     rng = np.random.default_rng(seed)
     rows = []
+    shapes = list(zip(layer_sizes[:-1], layer_sizes[1:]))
     for density in densities:
-        masks = random_masks(layer_sizes, density, rng)
+        masks = random_masks(shapes, [max(1, round(density * i * o)) for i, o in shapes], rng)
         for batch_size in batch_sizes:
             batches = [rng.choice(len(X), size=batch_size, replace=False) for _ in range(n_steps)]
             runners = {}
@@ -251,24 +249,25 @@ def sparse_vs_dense(X: np.ndarray, y: np.ndarray, layer_sizes: Sequence[int], de
 
 # -------------------------------------------------------------- environment
 def environment() -> dict:
-    """BLAS libraries (after torch is imported, if it is), versions, CPUs and the OpenBLAS variables."""
-    versions = {"python": platform.python_version(), "numpy": np.__version__, "numba": numba.__version__,
-                "scikit-learn": sklearn.__version__}
+    """The library's environment report, taken after torch is imported (if it is), plus what timing needs.
+
+    :func:`lottery_np.experiment.report.environment` records the machine, the
+    versions and the BLAS libraries; added here: PyTorch, the threads of Numba
+    and PyTorch, both OpenBLAS variables (None when unset) and the load average.
+    """
+    env = report.environment(n_jobs=1, backend=None)
     try:
-        versions["torch"] = importlib.metadata.version("torch")
+        env["versions"]["torch"] = importlib.metadata.version("torch")
     except importlib.metadata.PackageNotFoundError:
-        versions["torch"] = None
+        env["versions"]["torch"] = None
     torch = sys.modules.get("torch")  # only if this run imported it
-    return {
-        "versions": versions,
-        "cpu_count": os.cpu_count(),
-        "processor": platform.processor() or platform.machine(),
+    env.update({
         "numba_threads": numba.get_num_threads(),
         "torch_threads": torch.get_num_threads() if torch else None,
         "openblas_env": {name: os.environ.get(name) for name in OPENBLAS_VARS},
         "load_average": os.getloadavg(),  # other processes' load when the measurements finished
-        "threadpools": threadpoolctl.threadpool_info(),
-    }
+    })
+    return env
 
 
 # --------------------------------------------------------------------- main
@@ -353,7 +352,7 @@ def format_report(results: dict) -> str:
         lines.append(f"{row['density']:>8.2f}{row['batch_size']:>7}{1e3 * row['dense_seconds']:>10.3f}"
                      f"{1e3 * row['sparse_seconds']:>11.3f}{row['speedup']:>8.2f}x{kernels_only}")
     blas = "; ".join(f"{p['prefix']} {p.get('version') or ''} ({p.get('architecture') or p['user_api']}, "
-                     f"{p['num_threads']} threads)" for p in env["threadpools"])
+                     f"{p['num_threads']} threads)" for p in env["blas"])
     load = ", ".join(f"{x:.2f}" for x in env["load_average"])
     lines += ["", f"versions: {env['versions']}",
               f"cpus: {env['cpu_count']}, threads: {config['threads'] or 'all'} (numba {env['numba_threads']}, "

@@ -16,11 +16,11 @@ random weights. The products of one training step are timed on each path:
 * ``backward_weights``: ``dW = (A @ dZ.T) * M`` for the three layers;
 * ``step``: all eight of them, back to back.
 
-Paths: ``dense`` (NumPy's BLAS on ``W * M``, as the model calls it), ``dense_premasked``
-(the same with ``weights_are_masked=True``, skipping the ``W * M``) and ``sparse``
-(the Numba kernels). The paths take turns (see ``ROUNDS``), each number is the
-median over ``--repeats`` timed calls and ``speedup = dense / sparse`` compares
-medians of one run. The machine's load
+Paths (``lottery_np.kernels.dispatch``): ``dense`` (NumPy's BLAS on the full
+matrices; the weights are 0 where pruned, so only the weight gradient applies the
+mask) and ``sparse`` (the Numba kernels). The paths take turns (see ``ROUNDS``),
+each number is the median over ``--repeats`` timed calls and
+``speedup = dense / sparse`` compares medians of one run. The machine's load
 average is recorded too: on two cores, any other busy process makes both
 paths' two-thread products stall and the medians meaningless. The crossover
 (step speed-up 1) is interpolated linearly in log-density.
@@ -43,18 +43,13 @@ import numba
 import numpy as np
 import threadpoolctl
 
-from lottery_np import kernels
-from lottery_np.kernels import SparsityPattern, masked_backward_input, masked_backward_weights, masked_forward
+from lottery_np.kernels import SparsityPattern, dispatch, masked_backward_input, masked_backward_weights, masked_forward
 
 LAYERS = ((784, 300), (300, 100), (100, 10))  # LeNet-300-100, (fan_in, fan_out)
 BATCHES = (60, 1000)
 DENSITIES = (1.0, 0.5, 0.2, 0.1, 0.05, 0.02)
 PRODUCTS = ("forward", "backward_input", "backward_weights", "step")
-VARIANTS = {  # name -> keyword arguments of the kernels
-    "dense": {"path": "dense"},
-    "dense_premasked": {"path": "dense", "weights_are_masked": True},
-    "sparse": {"path": "sparse"},
-}
+PATHS = ("dense", "sparse")
 OPENBLAS_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 # The paths take turns in ROUNDS rounds, so that load from other processes hits them alike. Right
 # after a switch between OpenBLAS's threads and Numba's, the other pool's threads still spin for a
@@ -83,21 +78,20 @@ def make_layers(density: float, batch: int, seed: int = 0) -> list[dict]:
     return layers
 
 
-def products(layers: list[dict], options: dict) -> dict:
+def products(layers: list[dict], path: str) -> dict:
     """One callable per product group (and the whole step), each running its kernels on ``layers``."""
-    weight_options = {"path": options["path"]}
 
     def forward():
         for layer in layers:
-            masked_forward(layer["A"], layer["weights"], layer["pattern"], **options)
+            masked_forward(layer["A"], layer["weights"], layer["pattern"], path)
 
     def backward_input():
         for layer in layers[1:]:
-            masked_backward_input(layer["dZ"], layer["weights"], layer["pattern"], **options)
+            masked_backward_input(layer["dZ"], layer["weights"], layer["pattern"], path)
 
     def backward_weights():
         for layer in layers:
-            masked_backward_weights(layer["A"], layer["dZ"], layer["pattern"], **weight_options)
+            masked_backward_weights(layer["A"], layer["dZ"], layer["pattern"], path)
 
     def step():
         forward()
@@ -111,7 +105,7 @@ def products(layers: list[dict], options: dict) -> dict:
 def measure(density: float, batch: int, repeats: int, seed: int = 0) -> list[dict]:
     """Median seconds of every product group on every path, one row per product group."""
     layers = make_layers(density, batch, seed)
-    runs = {name: products(layers, options) for name, options in VARIANTS.items()}
+    runs = {path: products(layers, path) for path in PATHS}
     for run in runs.values():  # compile, fault in the buffers, wake the threads
         run["step"]()
     times = {(name, product): [] for name in runs for product in PRODUCTS}
@@ -132,7 +126,6 @@ def measure(density: float, batch: int, repeats: int, seed: int = 0) -> list[dic
         row.update({f"{name}_s": statistics.median(times[name, product]) for name in runs})
         row.update({f"{name}_min_s": min(times[name, product]) for name in runs})
         row["speedup"] = row["dense_s"] / row["sparse_s"]
-        row["speedup_premasked"] = row["dense_premasked_s"] / row["sparse_s"]
         rows.append(row)
     return rows
 
@@ -141,15 +134,14 @@ def measure_step_ratio(density: float, batch: int, repeats: int = 50, seed: int 
     """Median seconds of a LeNet-300-100 step's kernel products, dense vs sparse, and their ratios.
 
     Returns the ``"step"`` row of :func:`measure`: keys ``batch``, ``density``,
-    ``dense_s``, ``dense_premasked_s``, ``sparse_s``, ``speedup`` (dense / sparse)
-    and ``speedup_premasked`` (dense with ``weights_are_masked=True`` / sparse).
+    ``dense_s``, ``sparse_s`` (and their ``_min_s``) and ``speedup`` (dense / sparse).
     """
     return next(row for row in measure(density, batch, repeats, seed) if row["product"] == "step")
 
 
-def crossover(rows: list[dict], batch: int, key: str = "speedup") -> float | None:
+def crossover(rows: list[dict], batch: int) -> float | None:
     """Density at which the step speed-up crosses 1, interpolated in log-density (None if it never does)."""
-    steps = sorted((r["density"], r[key]) for r in rows if r["batch"] == batch and r["product"] == "step")
+    steps = sorted((r["density"], r["speedup"]) for r in rows if r["batch"] == batch and r["product"] == "step")
     for (d_low, s_low), (d_high, s_high) in zip(steps, steps[1:]):
         if s_low >= 1.0 > s_high:
             t = np.log(s_low) / (np.log(s_low) - np.log(s_high))
@@ -172,8 +164,8 @@ def environment() -> dict:
         "blas": threadpoolctl.threadpool_info(),
         "openblas_env": {name: os.environ.get(name) for name in OPENBLAS_VARS},
         "load_average_at_end": os.getloadavg(),
-        "crossover_density_in_use": kernels.CROSSOVER_DENSITY,
-        "parallel_min_work_in_use": kernels.PARALLEL_MIN_WORK,
+        "crossover_density_in_use": dispatch.CROSSOVER_DENSITY,
+        "parallel_min_work_in_use": dispatch.PARALLEL_MIN_WORK,
     }
 
 
@@ -187,20 +179,16 @@ def main(argv=None) -> dict:
 
     load_at_start = os.getloadavg()  # other processes on the machine skew the medians
     rows = []
-    print(f"{'batch':>5} {'density':>7} {'product':>16} {'dense ms':>9} {'premasked':>9} {'sparse ms':>9} "
-          f"{'speedup':>7} {'vs prem.':>8}")
+    print(f"{'batch':>5} {'density':>7} {'product':>16} {'dense ms':>9} {'sparse ms':>9} {'speedup':>7}")
     for batch in args.batches:
         for density in args.densities:
             for row in measure(density, batch, args.repeats):
                 rows.append(row)
                 print(f"{batch:>5} {density:>7.2f} {row['product']:>16} {row['dense_s'] * 1e3:>9.3f} "
-                      f"{row['dense_premasked_s'] * 1e3:>9.3f} {row['sparse_s'] * 1e3:>9.3f} "
-                      f"{row['speedup']:>7.2f} {row['speedup_premasked']:>8.2f}", flush=True)
-    crossovers = {batch: {"dense": crossover(rows, batch), "dense_premasked": crossover(rows, batch, "speedup_premasked")}
-                  for batch in args.batches}
+                      f"{row['sparse_s'] * 1e3:>9.3f} {row['speedup']:>7.2f}", flush=True)
+    crossovers = {batch: crossover(rows, batch) for batch in args.batches}
     for batch, found in crossovers.items():
-        print(f"batch {batch}: step break-even density {found['dense']} (vs dense), "
-              f"{found['dense_premasked']} (vs dense premasked)")
+        print(f"batch {batch}: step break-even density {found}")
     result = {"environment": environment(), "load_average_at_start": load_at_start, "repeats": args.repeats,
               "rows": rows, "crossover": crossovers}
     if args.json:

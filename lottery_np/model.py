@@ -7,9 +7,11 @@ Weights follow scikit-learn's convention: ``weights[l]`` has shape
 contiguous samples; every public method takes the usual ``X`` of shape
 ``(n_samples, n_features)``.
 
-Pruned weights are exactly ``0.0`` and stay so: the forward pass uses
-``W * M``, the backward pass returns ``dW * M``, and the optimizers only ever
-touch surviving entries (see :mod:`lottery_np.optim`).
+Pruned weights are exactly ``0.0`` and stay so: :meth:`MLP.set_masks` and
+:meth:`MLP.set_parameters` zero them, the backward pass returns ``dW * M``, and
+training updates only the surviving entries (:mod:`lottery_np.step`). The layer
+products rely on it (with ``W * M == W`` they need not form ``W * M``); how they
+are computed is the business of :mod:`lottery_np.kernels`, not of the network.
 """
 from __future__ import annotations
 
@@ -20,7 +22,6 @@ from typing import Optional, Sequence
 import numpy as np
 
 from . import kernels, validation
-from .kernels import fused
 
 LENET_300_100 = (784, 300, 100, 10)
 """The fully connected network of Frankle & Carbin (2019), Figure 2."""
@@ -83,12 +84,9 @@ class MLP:
     Attributes
     ----------
     weights : list of ndarray, shape (fan_in, fan_out)
+        Exactly 0.0 at every pruned entry; code that writes into them must keep
+        it so (the layer products assume it).
     biases : list of ndarray, shape (fan_out,)
-    kernel_path : {None, "dense", "sparse", "reference"}
-        The kernels' path for every layer (see :mod:`lottery_np.kernels`);
-        ``None``, the default, picks per layer by its density. When the network
-        :attr:`runs_sparse`, :meth:`loss_and_gradients` runs as one fused call
-        (:mod:`lottery_np.kernels.fused`).
     """
 
     def __init__(self, layer_sizes: Sequence[int] = LENET_300_100, seed: int = 0, dtype=np.float32):
@@ -106,9 +104,7 @@ class MLP:
         self.dtype = dtype
         self.weights = [glorot_normal(rng, i, o, dtype) for i, o in zip(sizes[:-1], sizes[1:])]
         self.biases = [np.zeros(o, dtype=dtype) for o in sizes[1:]]
-        self._masks = [np.ones_like(w, dtype=np.float32) for w in self.weights]
-        self._patterns = [kernels.SparsityPattern.from_mask(m) for m in self._masks]
-        self.kernel_path: Optional[str] = None
+        self._patterns = [kernels.SparsityPattern.from_mask(np.ones(w.shape)) for w in self.weights]
 
     # ------------------------------------------------------------------ masks
     @property
@@ -119,11 +115,11 @@ class MLP:
     @property
     def masks(self) -> list[np.ndarray]:
         """Copies of the 0/1 masks (float32, one per weight matrix); change them with :meth:`set_masks`."""
-        return [m.copy() for m in self._masks]
+        return [p.mask.copy() for p in self._patterns]
 
     @property
     def patterns(self) -> list[kernels.SparsityPattern]:
-        """The compressed index structure of each mask, as the kernels and optimizers use it."""
+        """The surviving connections of each mask, indexed for the kernels (new objects whenever the masks change)."""
         return list(self._patterns)
 
     def set_masks(self, masks: Sequence[np.ndarray]) -> None:
@@ -136,22 +132,19 @@ class MLP:
         """
         if len(masks) != self.n_layers:
             raise ValueError(f"masks must hold {self.n_layers} arrays, got {len(masks)}")
-        new_masks = []
         for layer, (mask, w) in enumerate(zip(masks, self.weights)):
             mask = np.asarray(mask)
             if mask.shape != w.shape:
                 raise ValueError(f"masks[{layer}] must have shape {w.shape}, got {mask.shape}")
             if not np.isin(mask, (0, 1)).all():
                 raise ValueError(f"masks[{layer}] must contain only 0 and 1")
-            new_masks.append(np.ascontiguousarray(mask, dtype=np.float32))
-        self._masks = new_masks
-        self._patterns = [kernels.SparsityPattern.from_mask(m) for m in new_masks]
-        self.weights = [apply_mask(w, m) for w, m in zip(self.weights, new_masks)]
+        self._patterns = [kernels.SparsityPattern.from_mask(m) for m in masks]
+        self.weights = [apply_mask(w, p.mask) for w, p in zip(self.weights, self._patterns)]
 
     # ------------------------------------------------------------- parameters
     def get_parameters(self) -> Parameters:
         """Return a copy of the current weights and biases."""
-        return Parameters([w.copy() for w in self.weights], [b.copy() for b in self.biases])
+        return Parameters(self.weights, self.biases).copy()
 
     def set_parameters(self, params: Parameters) -> None:
         """Copy ``params`` into the network; weights at pruned positions become 0.0."""
@@ -160,11 +153,9 @@ class MLP:
         for layer in range(self.n_layers):
             w, b = params.weights[layer], params.biases[layer]
             if w.shape != self.weights[layer].shape or b.shape != self.biases[layer].shape:
-                raise ValueError(
-                    f"layer {layer}: expected weights {self.weights[layer].shape} and biases "
-                    f"{self.biases[layer].shape}, got {w.shape} and {b.shape}"
-                )
-            self.weights[layer] = apply_mask(w.astype(self.dtype), self._masks[layer])
+                raise ValueError(f"layer {layer}: expected weights {self.weights[layer].shape} and biases "
+                                 f"{self.biases[layer].shape}, got {w.shape} and {b.shape}")
+            self.weights[layer] = apply_mask(w.astype(self.dtype), self._patterns[layer].mask)
             self.biases[layer] = b.astype(self.dtype, copy=True)
 
     def copy(self) -> "MLP":
@@ -173,7 +164,7 @@ class MLP:
 
     def weight_counts(self) -> list[tuple[int, int]]:
         """``(remaining, total)`` weights per layer; biases are never pruned and not counted."""
-        return [(p.active.size, m.size) for p, m in zip(self._patterns, self._masks)]
+        return [(p.active.size, p.mask.size) for p in self._patterns]
 
     @property
     def n_weights(self) -> int:
@@ -199,21 +190,31 @@ class MLP:
         """Fraction of weights remaining in each layer."""
         return [kept / total for kept, total in self.weight_counts()]
 
-    # ---------------------------------------------------------------- forward
-    def _check_X(self, X: np.ndarray) -> np.ndarray:
+    # ----------------------------------------------------------------- inputs
+    def check_inputs(self, X: np.ndarray, y: Optional[np.ndarray] = None) -> tuple[np.ndarray, Optional[np.ndarray]]:
+        """``(X, y)`` as arrays; ``ValueError`` unless ``X`` is ``(n_samples, n_inputs)`` and ``y``,
+        if given (else it stays None), is ``(n_samples,)`` with labels in ``[0, n_classes)``."""
         X = np.asarray(X)
         if X.ndim != 2 or X.shape[1] != self.layer_sizes[0]:
             raise ValueError(f"X must have shape (n_samples, {self.layer_sizes[0]}), got {X.shape}")
-        return X
+        if y is None:
+            return X, None
+        y, n_samples, n_classes = np.asarray(y), len(X), self.layer_sizes[-1]
+        if y.shape != (n_samples,):
+            raise ValueError(f"y must have shape ({n_samples},), got {y.shape}")
+        if n_samples and (y.min() < 0 or y.max() >= n_classes):
+            raise ValueError(f"y must hold class labels in [0, {n_classes}), got {y.min()}..{y.max()}")
+        return X, y
 
-    def _forward(self, A: np.ndarray) -> list[np.ndarray]:
+    # ---------------------------------------------------------------- forward
+    def _forward(self, A: np.ndarray, path: Optional[str] = None) -> list[np.ndarray]:
         """Feature-major forward pass; returns every layer's output, the logits last.
 
         ``Z_l = (W_l * M_l)^T A_{l-1} + b_l`` and ``A_l = relu(Z_l)`` for hidden layers.
         """
         activations = [A]
         for layer, (w, b, pattern) in enumerate(zip(self.weights, self.biases, self._patterns)):
-            Z = kernels.masked_forward(activations[-1], w, pattern, self.kernel_path, weights_are_masked=True)
+            Z = kernels.masked_forward(activations[-1], w, pattern, path)
             Z += b[:, None]
             if layer < self.n_layers - 1:
                 np.maximum(Z, 0, out=Z)
@@ -221,8 +222,7 @@ class MLP:
         return activations
 
     def _logits(self, X: np.ndarray) -> np.ndarray:
-        """``(n_classes, n_samples)`` logits, computed in chunks."""
-        X = self._check_X(X)
+        """``(n_classes, n_samples)`` logits of checked inputs, computed in chunks."""
         chunks = [
             self._forward(np.ascontiguousarray(X[s : s + _EVAL_CHUNK].T, dtype=self.dtype))[-1]
             for s in range(0, len(X), _EVAL_CHUNK)
@@ -231,16 +231,16 @@ class MLP:
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Class probabilities, shape ``(n_samples, n_classes)``."""
-        return np.exp(log_softmax(self._logits(X))).T
+        return np.exp(log_softmax(self._logits(self.check_inputs(X)[0]))).T
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Predicted class of each sample, shape ``(n_samples,)``."""
-        return self._logits(X).argmax(axis=0)
+        return self._logits(self.check_inputs(X)[0]).argmax(axis=0)
 
     def evaluate(self, X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
         """Mean cross-entropy loss and accuracy on ``(X, y)``."""
+        X, y = self.check_inputs(X, y)
         log_probs = log_softmax(self._logits(X))
-        y = self._check_y(y, len(X))
         loss = -float(log_probs[y, np.arange(len(y))].mean(dtype=np.float64))
         accuracy = float((log_probs.argmax(axis=0) == y).mean())
         return loss, accuracy
@@ -253,73 +253,33 @@ class MLP:
         """Fraction of samples classified correctly."""
         return self.evaluate(X, y)[1]
 
-    def _check_y(self, y: np.ndarray, n_samples: int) -> np.ndarray:
-        y = np.asarray(y)
-        if y.shape != (n_samples,):
-            raise ValueError(f"y must have shape ({n_samples},), got {y.shape}")
-        if n_samples and (y.min() < 0 or y.max() >= self.layer_sizes[-1]):
-            raise ValueError(f"y must hold class labels in [0, {self.layer_sizes[-1]}), got {y.min()}..{y.max()}")
-        return y
-
     # --------------------------------------------------------------- backward
-    def loss_and_gradients(
-        self, X: np.ndarray, y: np.ndarray, *, layout: str = "dense"
-    ) -> tuple[float, list[np.ndarray], list[np.ndarray]]:
-        """Mean cross-entropy on a batch and its gradients, by backpropagation.
+    def backprop(self, X: np.ndarray, y: np.ndarray, *, path: Optional[str] = None) -> tuple:
+        """Mean cross-entropy on a batch, and the errors backpropagation sends down the layers.
 
         With ``P = softmax(Z_L)`` and one-hot targets ``Y``, the output error is
-        ``dZ_L = (P - Y) / n``. Going down, ``dW_l = (A_{l-1} dZ_l^T) * M_l``,
-        ``db_l = sum_samples dZ_l`` and ``dZ_{l-1} = ((W_l * M_l) dZ_l) * [Z_{l-1} > 0]``.
+        ``dZ_L = (P - Y) / n``; going down, ``dZ_{l-1} = ((W_l * M_l) dZ_l) * [Z_{l-1} > 0]``.
+        Each layer's gradients are read off its error: ``db_l = sum_samples dZ_l``
+        and ``dW_l = (A_{l-1} dZ_l^T) * M_l`` (:meth:`loss_and_gradients`).
 
         Parameters
         ----------
         X : ndarray of shape (n_samples, n_features)
         y : ndarray of shape (n_samples,), class labels
-        layout : {"dense", "active"}
-            How each weight gradient is returned: the whole ``(fan_in, fan_out)``
-            matrix, or only its values at the surviving weights, in the order of
-            ``patterns[l].active``. The optimizers take either; ``"active"`` is
-            what training uses, because the sparse kernels then never build a
-            dense matrix.
+        path : {None, "dense", "sparse", "reference"}
+            Passed to every layer product (:mod:`lottery_np.kernels`); None lets
+            each layer's density choose. All paths agree up to float32 rounding.
 
         Returns
         -------
         loss : float
-        grad_weights : list of ndarray, shape (fan_in, fan_out) (0.0 at pruned entries) or (n_active,)
         grad_biases : list of ndarray, shape (fan_out,)
+        inputs, errors : lists of ndarray, shapes (fan_in, n_samples) and (fan_out, n_samples)
+            Each layer's input ``A_{l-1}`` and error ``dZ_l``, feature-major.
         """
-        if layout not in kernels.LAYOUTS:
-            raise ValueError(f"layout must be one of {kernels.LAYOUTS}, got {layout!r}")
-        X = self._check_X(X)
-        y = self._check_y(y, len(X))
-        inputs = np.ascontiguousarray(X.T, dtype=self.dtype)
-        if self.runs_sparse:
-            loss, grad_weights, grad_biases = self._backprop_fused(inputs, y)
-            if layout == "dense":
-                grad_weights = [p.scatter(g) for p, g in zip(self._patterns, grad_weights)]
-            return loss, grad_weights, grad_biases
-        return self._backprop_by_layer(inputs, y, layout)
-
-    @property
-    def runs_sparse(self) -> bool:
-        """Whether backpropagation runs every layer on the sparse kernels, in one fused call.
-
-        True for a float32 network whose ``kernel_path`` is ``"sparse"``, or
-        ``None`` with an overall density below ``kernels.FUSED_CROSSOVER_DENSITY``.
-        The overall density decides, not each layer's: the paper prunes the
-        small output layer at half the rate, and it should not keep a whole
-        sparse network off the fused path.
-        """
-        if self.dtype != np.float32:
-            return False
-        if self.kernel_path is None:
-            return self.density < kernels.FUSED_CROSSOVER_DENSITY
-        return self.kernel_path == "sparse"
-
-    def _backprop_by_layer(self, inputs: np.ndarray, y: np.ndarray, layout: str):
-        """:meth:`loss_and_gradients` one layer and one kernel call at a time (the readable version)."""
+        X, y = self.check_inputs(X, y)
         n = len(y)
-        activations = self._forward(inputs)
+        activations = self._forward(np.ascontiguousarray(X.T, dtype=self.dtype), path)
         log_probs = log_softmax(activations[-1])
         columns = np.arange(n)
         loss = -float(log_probs[y, columns].mean(dtype=np.float64))
@@ -327,36 +287,26 @@ class MLP:
         dZ = np.exp(log_probs)
         dZ[y, columns] -= 1.0
         dZ /= n
-        grad_weights: list[np.ndarray] = [None] * self.n_layers
-        grad_biases: list[np.ndarray] = [None] * self.n_layers
+        errors: list[np.ndarray] = [None] * self.n_layers
         for layer in reversed(range(self.n_layers)):
-            pattern, A_in = self._patterns[layer], activations[layer]
-            grad_weights[layer] = kernels.masked_backward_weights(A_in, dZ, pattern, self.kernel_path, layout=layout)
-            grad_biases[layer] = dZ.sum(axis=1)
+            errors[layer] = dZ
             if layer > 0:
-                dA = kernels.masked_backward_input(dZ, self.weights[layer], pattern, self.kernel_path,
-                                                   weights_are_masked=True)
-                dZ = dA * (A_in > 0)  # relu'(z) = 1 where the unit fired
-        return loss, grad_weights, grad_biases
+                dA = kernels.masked_backward_input(dZ, self.weights[layer], self._patterns[layer], path)
+                dZ = dA * (activations[layer] > 0)  # relu'(z) = 1 where the unit fired
+        return loss, [dZ.sum(axis=1) for dZ in errors], activations[:-1], errors
 
-    def _backprop_fused(self, inputs: np.ndarray, y: np.ndarray):
-        """:meth:`loss_and_gradients` in one call of :func:`kernels.fused.sparse_backprop`.
+    def loss_and_gradients(
+        self, X: np.ndarray, y: np.ndarray, *, path: Optional[str] = None
+    ) -> tuple[float, list[np.ndarray], list[np.ndarray]]:
+        """Mean cross-entropy on a batch and its gradients: :meth:`backprop`, then ``dW_l = (A_{l-1} dZ_l^T) * M_l``.
 
-        Weight gradients come back at the surviving weights only (``"active"`` layout).
+        Returns ``(loss, grad_weights, grad_biases)``: a float, the ``(fan_in, fan_out)``
+        weight gradients (0.0 at pruned entries) and the ``(fan_out,)`` bias gradients.
         """
-        activations, errors, grad_weights, grad_biases = fused.workspace(self.layer_sizes, self._patterns, len(y))
-        activations = (inputs,) + activations[1:]
-        loss = fused.sparse_backprop(
-            activations, np.ascontiguousarray(y, dtype=np.int64),
-            tuple(p.gather_by_output(w) for p, w in zip(self._patterns, self.weights)), tuple(self.biases),
-            fused.index_tuples(self._patterns), errors, grad_weights, grad_biases,
-        )
-        in_active_order = []
-        for pattern, packed in zip(self._patterns, grad_weights):  # by-output order -> active order
-            grad = np.empty_like(packed)
-            grad[pattern.csc_order] = packed
-            in_active_order.append(grad)
-        return float(loss), in_active_order, list(grad_biases)
+        loss, grad_biases, inputs, errors = self.backprop(X, y, path=path)
+        grad_weights = [kernels.masked_backward_weights(A, dZ, pattern, path)
+                        for A, dZ, pattern in zip(inputs, errors, self._patterns)]
+        return loss, grad_weights, grad_biases
 
     def __repr__(self) -> str:
         sizes = "-".join(str(s) for s in self.layer_sizes)

@@ -1,19 +1,21 @@
-"""Optimizers that move only the surviving weights.
+"""Optimizers that update arrays of parameters from arrays of gradients, and nothing else.
 
-Each update runs over ``pattern.active``, the flat indices of the weights a mask
-keeps, so a pruned weight is never read or written: it stays exactly ``0.0``
-however many steps are taken, and the cost of a step is proportional to the
-number of surviving weights. The optimizer's own state (Adam's moments, SGD's
-velocity) is *compact*: one entry per surviving weight, stored contiguously in
-``active`` order, so a step streams through it instead of hopping over the
-pruned entries of a full-size array.
+As in scikit-learn's ``_stochastic_optimizers``, an optimizer knows no network:
+:meth:`Optimizer.step` takes a list of parameter arrays, updated in place, a
+list of gradients, and optionally, per parameter, the flat indices of the
+entries to update. A masked layer passes the indices of its surviving weights
+(``pattern.active``) and their gradients only, so a pruned weight is never read
+or written: it stays exactly ``0.0`` however many steps are taken, and the cost
+of a step is proportional to the number of surviving weights. The state (Adam's
+moments, SGD's velocity) is *compact*: one entry per updated entry, in the
+order of the indices, so a step streams through it instead of hopping over the
+pruned entries of a full-size array. Parameters that are updated whole (a bias,
+a dense layer, weights kept packed) take a contiguous loop.
 
-Two ways in: :meth:`Optimizer.step` updates a model's dense weight matrices at
-their surviving entries, from gradients in either layout of
-:meth:`lottery_np.model.MLP.loss_and_gradients` (full matrices, or only the
-values at the surviving weights); :meth:`Optimizer.step_packed` updates weights
-that a training step keeps packed in contiguous arrays
-(:class:`lottery_np.step.PackedSparseStep`), with the plain contiguous loops.
+The state is made at the first step, sized by it, and belongs to the arrays of
+that step. The optimizer can check the sizes of later steps, not what the
+entries mean: that they are the same weights of the same masks is checked by
+whoever owns both the network and the optimizer (:mod:`lottery_np.step`).
 
 Float32 arithmetic. Every scalar a kernel receives (``1 - beta1``, the
 bias-corrected step size, ...) is formed in float64 and cast to the parameters'
@@ -26,15 +28,13 @@ semantics, so a diverging run's NaN stays a NaN for the trainer to see.
 from __future__ import annotations
 
 import math
-from typing import Optional
+from typing import Optional, Sequence
 
 import numpy as np
 from numba import njit
 
 from . import validation
-from .kernels import SparsityPattern
 from .kernels.jitted import FASTMATH
-from .model import MLP
 
 
 @njit(cache=True, fastmath=FASTMATH, error_model="numpy")
@@ -82,11 +82,11 @@ def _momentum_active(param, grad, velocity, active, learning_rate, momentum):  #
 
 
 class Optimizer:
-    """Base class: holds compact per-parameter state, created at the first step.
+    """Base class: one entry point, :meth:`step`; compact state made at the first step.
 
-    The state belongs to the masks in force at that first step. A model whose
-    masks change afterwards (a new pruning round) needs :meth:`reset` first, as
-    the paper's rewinding does anyway; :meth:`step` refuses otherwise.
+    A later step must update as many entries of each parameter as the first;
+    after anything that changes them (a new pruning round), call :meth:`reset`,
+    as the paper's rewinding does anyway.
     """
 
     def __init__(self, learning_rate: float):
@@ -97,8 +97,8 @@ class Optimizer:
         """Forget all state (moments, step count), as after rewinding."""
         self.iterations = 0
         self._state: Optional[list[list[np.ndarray]]] = None
-        self._patterns: Optional[list[SparsityPattern]] = None
-        self._packed = False
+        self._sizes: list[int] = []  # entries updated per parameter, fixed by the first step
+        self._checked: list[Optional[np.ndarray]] = []  # the index arrays already checked, per parameter
 
     def _new_state(self, size: int, dtype: np.dtype) -> list[np.ndarray]:
         raise NotImplementedError
@@ -114,81 +114,89 @@ class Optimizer:
                 active: Optional[np.ndarray], hyper: tuple) -> None:
         raise NotImplementedError
 
-    def step(self, model: MLP, grad_weights: list[np.ndarray], grad_biases: list[np.ndarray]) -> None:
-        """Apply one update to ``model`` in place, touching only surviving weights.
+    def step(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray],
+             active: Optional[Sequence[Optional[np.ndarray]]] = None) -> None:
+        """One update of every parameter array, in place.
 
         Parameters
         ----------
-        model : MLP
-        grad_weights : list of ndarray
-            Per layer, either the full ``(fan_in, fan_out)`` gradient or its values
-            at the surviving weights (shape ``(n_active,)``, in ``active`` order).
-        grad_biases : list of ndarray, shape (fan_out,)
+        params : sequence of ndarray
+            C-contiguous float arrays of any shape, seen flat and updated in place.
+        grads : sequence of array_like
+            ``grads[i]`` holds one value per updated entry of ``params[i]``: all
+            of them (any shape of that size), or ``active[i].size`` values in
+            the order of ``active[i]``.
+        active : sequence of (ndarray of int or None), optional
+            ``active[i]``: the flat indices of ``params[i]`` to update, or None
+            to update every entry. None (the default) updates everything.
 
         Raises
         ------
         ValueError
-            If a gradient has neither shape, or the model's masks changed since
-            the first step without a :meth:`reset`.
+            If the three sequences differ in length, a parameter is not a
+            C-contiguous float array, an index lies outside its parameter, a
+            gradient has the wrong size, or the sizes differ from the first
+            step's without a :meth:`reset` in between.
         """
-        patterns = model.patterns
-        self._bind(patterns, model.biases, packed=False)
-        flat_grads = [_at_survivors(g, w, p, layer) for layer, (g, w, p) in
-                      enumerate(zip(grad_weights, model.weights, patterns))]
-        for w in model.weights + model.biases:
-            assert w.flags.c_contiguous, "parameters must be C-contiguous to be updated in place"
-        # None marks a fully dense tensor (every bias vector, every unpruned layer): a contiguous loop.
-        actives = [None if p.is_dense else p.active for p in patterns] + [None] * len(model.biases)
-        self._apply([w.reshape(-1) for w in model.weights] + model.biases, flat_grads + list(grad_biases), actives)
-
-    def step_packed(self, patterns: list[SparsityPattern], values: list[np.ndarray], biases: list[np.ndarray],
-                    grad_values: list[np.ndarray], grad_biases: list[np.ndarray]) -> None:
-        """Apply one update to weights kept *packed*, one contiguous array per layer.
-
-        ``values[l]`` holds layer ``l``'s surviving weights in any fixed order
-        (:class:`lottery_np.step.PackedSparseStep` packs them by output) and
-        ``grad_values[l]`` their gradients in the same order. Every array is
-        updated in place with contiguous loops only. The state follows that
-        order, so an optimizer used here cannot switch to :meth:`step`.
-
-        Raises
-        ------
-        ValueError
-            If ``patterns`` are not those of the first step (masks changed without a
-            :meth:`reset`), or the optimizer's state belongs to :meth:`step`.
-        """
-        self._bind(patterns, biases, packed=True)
-        self._apply(list(values) + list(biases), list(grad_values) + list(grad_biases), [None] * len(self._state))
-
-    def _bind(self, patterns: list[SparsityPattern], biases: list[np.ndarray], packed: bool) -> None:
-        """Create the state for these masks at the first step; refuse other masks (or layouts) later."""
+        active = [None] * len(params) if active is None else list(active)
+        if not len(params) == len(grads) == len(active) or not params:
+            raise ValueError(f"params, grads and active must have one entry per parameter (at least one), "
+                             f"got {len(params)}, {len(grads)} and {len(active)}")
         if self._state is None:
-            self._patterns, self._packed = list(patterns), packed
-            self._state = [self._new_state(p.active.size, b.dtype) for p, b in zip(patterns, biases)]
-            self._state += [self._new_state(b.size, b.dtype) for b in biases]
-        elif len(patterns) != len(self._patterns) or any(p is not q for p, q in zip(patterns, self._patterns)):
-            raise ValueError("the model's masks changed since this optimizer's first step; call reset() first")
-        elif packed != self._packed:
-            raise ValueError("this optimizer's state is ordered for "
-                             f"{'step_packed' if self._packed else 'step'}; call reset() before switching")
-
-    def _apply(self, params: list[np.ndarray], grads: list[np.ndarray], actives: list[Optional[np.ndarray]]) -> None:
-        """One update of every flat parameter array (in place) from its compact gradient."""
+            self._checked = [None] * len(params)
+        elif len(params) != len(self._state):
+            raise ValueError(f"this step updates {len(params)} parameters, the optimizer's state was made for "
+                             f"{len(self._state)}; call reset() before stepping other parameters")
+        flat, sizes, compact = [], [], []
+        for i, param in enumerate(params):
+            flat.append(_flat_parameter(i, param))
+            active[i] = self._indices(i, active[i], flat[i].size)
+            sizes.append(flat[i].size if active[i] is None else active[i].size)
+            compact.append(_compact_gradient(i, grads[i], flat[i].dtype, sizes[i]))
+        if self._state is None:
+            self._state, self._sizes = [self._new_state(n, p.dtype) for n, p in zip(sizes, flat)], sizes
+        elif sizes != self._sizes:
+            raise ValueError(f"this step updates {sizes} entries per parameter, the optimizer's state was made for "
+                             f"{self._sizes}; call reset() before stepping other parameters")
         self.iterations += 1
-        hyper = self._hyperparameters(params[0].dtype.type)
-        for param, grad, state, active in zip(params, grads, self._state, actives):
-            self._update(param, np.ascontiguousarray(grad, dtype=param.dtype).reshape(-1), state, active, hyper)
+        hyper = self._hyperparameters(flat[0].dtype.type)
+        for param, grad, state, indices in zip(flat, compact, self._state, active):
+            self._update(param, grad, state, indices, hyper)
+
+    def _indices(self, i: int, indices, size: int) -> Optional[np.ndarray]:
+        """``active[i]`` checked: flat integer indices within a parameter of ``size`` entries.
+
+        Each index array is checked when first seen and remembered: checking
+        100,000 indices at every step would cost a few percent of a dense step.
+        Index arrays are not to be changed in place.
+        """
+        if indices is None or indices is self._checked[i]:
+            return indices
+        checked = np.asarray(indices)
+        if checked.ndim != 1 or checked.dtype.kind not in "iu":
+            raise ValueError(f"active[{i}] must be a 1-D array of integer indices, got {checked.dtype} "
+                             f"of shape {checked.shape}")
+        if checked.size and (checked.min() < 0 or checked.max() >= size):
+            raise ValueError(f"active[{i}] must index params[{i}], of {size} entries, "
+                             f"got {checked.min()}..{checked.max()}")
+        self._checked[i] = checked
+        return checked
 
 
-def _at_survivors(grad, weights: np.ndarray, pattern: SparsityPattern, layer: int) -> np.ndarray:
-    """``grad`` as its values at the surviving weights (``active`` order), from either layout."""
-    grad = np.asarray(grad)
-    if grad.shape == weights.shape:
-        return pattern.gather(grad)
-    if grad.shape == (pattern.active.size,):
-        return grad
-    raise ValueError(f"grad_weights[{layer}] must have shape {weights.shape} or ({pattern.active.size},) "
-                     f"(the surviving weights), got {grad.shape}")
+def _flat_parameter(i: int, param) -> np.ndarray:
+    """``params[i]`` as a flat view, refusing anything an in-place update could not reach."""
+    if not isinstance(param, np.ndarray) or param.dtype.kind != "f" or not param.flags.c_contiguous:
+        raise ValueError(f"params[{i}] must be a C-contiguous float ndarray (updated in place), got "
+                         f"{type(param).__name__} {getattr(param, 'dtype', '')}")
+    return param if param.ndim == 1 else param.reshape(-1)
+
+
+def _compact_gradient(i: int, grad, dtype: np.dtype, size: int) -> np.ndarray:
+    """``grads[i]`` flat, contiguous and in the parameter's dtype; it must hold ``size`` values."""
+    grad = np.ascontiguousarray(grad, dtype=dtype).reshape(-1)
+    if grad.size != size:
+        raise ValueError(f"grads[{i}] must hold {size} values (one per updated entry), got {grad.size}")
+    return grad
 
 
 class Adam(Optimizer):

@@ -36,7 +36,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
 from .archive import CorruptFileError, check_fields, is_instance
-from .pruning.ticket import RoundRecord, WinningTicket, history_from_dicts
+from .pruning.record import RoundRecord, history_from_dicts
+from .pruning.ticket import WinningTicket
 
 POINT_KEYS = ("density", "test_accuracy", "early_stop_iteration")
 

@@ -1,19 +1,25 @@
 """One training update: forward, backward and the optimizer, as the training loop takes it.
 
 ``step = training_step(model, optimizer)`` returns a callable, ``loss = step(X, y)``.
-For most networks it is the textbook pair :meth:`MLP.loss_and_gradients` then
-:meth:`Optimizer.step`. For a network that :attr:`MLP.runs_sparse`, it is a
-:class:`PackedSparseStep`, which keeps the surviving weights *packed* (one
-contiguous array per layer, in by-output order) for the whole run:
+The step owns the pairing of the two: which entries of which arrays the
+optimizer updates, and that the optimizer's state still belongs to the model's
+masks. It takes one of two forms, chosen by
+:func:`lottery_np.kernels.use_fused_step` from the model's density (or forced
+with ``path``):
 
-* the fused kernel (:mod:`lottery_np.kernels.fused`) reads 95 KB of weights,
-  packed in the order it walks them (by output), instead of picking them out
-  of LeNet's 0.9 MB first-layer matrix;
-* the optimizer updates the packed arrays with contiguous, vectorised loops,
-  instead of scattering into that matrix every step;
-* the activation and gradient buffers are allocated once per batch size, not
-  once per step (at a batch of 1000, allocating them afresh cost 1.6 ms a
-  step, mostly page faults, next to 3.4 ms of arithmetic).
+* :class:`TrainingStep`, the textbook pair: backpropagation layer by layer
+  (:meth:`MLP.backprop`, each product on the path its layer's density picks),
+  then the optimizer on the surviving weights only,
+  ``optimizer.step(params, grads, active)`` with ``active[l] = pattern.active``
+  and ``grads[l]`` the weight gradient read off at those entries alone
+  (:func:`lottery_np.kernels.surviving_weight_gradients`: no full matrix, no
+  ``* M``);
+* :class:`PackedSparseStep`, for a sparse network: the surviving weights stay
+  *packed*, one contiguous array per layer in by-output order, for the whole
+  run. The fused kernel (:class:`lottery_np.kernels.fused.FusedBackprop`)
+  reads 95 KB of weights packed in the order it walks them instead of picking
+  them out of LeNet's 0.9 MB first-layer matrix, and the optimizer updates the
+  packed arrays whole, with contiguous, vectorised loops.
 
 The model's dense ``weights`` are brought up to date by :meth:`TrainingStep.sync`,
 which the training loop calls before it evaluates, snapshots or returns.
@@ -21,44 +27,80 @@ which the training loop calls before it evaluates, snapshots or returns.
 from __future__ import annotations
 
 import math
+from typing import Optional
 
 import numpy as np
 
-from .kernels import fused
+from .kernels import PATHS, surviving_weight_gradients, use_fused_step
+from .kernels.fused import FusedBackprop
 from .model import MLP
 from .optim import Optimizer
 
 
 class TrainingStep:
-    """Training updates of ``model`` by ``optimizer``, one batch per call.
+    """Training updates of ``model`` by ``optimizer``, one batch per call, layer by layer.
 
     Parameters
     ----------
     model : MLP
         Updated in place; its masks must not change while the step is in use.
     optimizer : Optimizer
+        Fresh or reset: its state will follow this step's parameters.
+    path : {None, "dense", "sparse", "reference"}
+        The path of every layer product (see :mod:`lottery_np.kernels`); None
+        lets each layer's density choose.
+
+    Raises
+    ------
+    ValueError
+        If the optimizer already holds state, or ``path`` is unknown.
     """
 
-    def __init__(self, model: MLP, optimizer: Optimizer):
+    def __init__(self, model: MLP, optimizer: Optimizer, path: Optional[str] = None):
+        if path is not None and path not in PATHS:
+            raise ValueError(f"path must be None or one of {PATHS}, got {path!r}")
+        if optimizer.iterations:
+            raise ValueError(f"the optimizer has taken {optimizer.iterations} steps already; a training step "
+                             "needs a fresh one (or call optimizer.reset())")
         self.model = model
         self.optimizer = optimizer
+        self.path = path
+        self._patterns = model.patterns
+        # None marks a fully dense tensor (an unpruned layer, every bias): the optimizer's contiguous loop.
+        self._active = [None if p.is_dense else p.active for p in self._patterns] + [None] * model.n_layers
 
     def __call__(self, X: np.ndarray, y: np.ndarray) -> float:
         """Update the model on the batch ``(X, y)`` and return the batch's loss before the update.
 
         A NaN or infinite loss is returned without updating anything.
+
+        Raises
+        ------
+        ValueError
+            If the model's masks changed since the step was made, or the batch is malformed.
         """
-        loss, grad_weights, grad_biases = self.model.loss_and_gradients(X, y, layout="active")
+        self._check_masks()
+        model = self.model
+        loss, grad_biases, inputs, errors = model.backprop(X, y, path=self.path)
         if math.isfinite(loss):
-            self.optimizer.step(self.model, grad_weights, grad_biases)
+            params = [w.reshape(-1) for w in model.weights] + model.biases
+            survivors = [surviving_weight_gradients(A, dZ, pattern, self.path)
+                         for A, dZ, pattern in zip(inputs, errors, self._patterns)]
+            self.optimizer.step(params, survivors + grad_biases, self._active)
         return loss
 
     def sync(self) -> None:
         """Bring ``model.weights`` up to date (always the case here)."""
 
+    def _check_masks(self) -> None:
+        """Refuse to go on once the model's masks are not those the step (and the optimizer's state) was made for."""
+        if any(now is not then for now, then in zip(self.model.patterns, self._patterns)):
+            raise ValueError("the model's masks changed since this training step was made; make a new step, "
+                             "with a fresh or reset optimizer")
+
 
 class PackedSparseStep(TrainingStep):
-    """Training updates of a sparse network whose surviving weights stay packed between steps.
+    """Training updates of a sparse float32 network whose surviving weights stay packed between steps.
 
     ``model.weights`` is stale between :meth:`sync` calls; ``model.biases`` is
     always current. Gives the same updates as :class:`TrainingStep` up to
@@ -66,29 +108,22 @@ class PackedSparseStep(TrainingStep):
     """
 
     def __init__(self, model: MLP, optimizer: Optimizer):
-        if not model.runs_sparse:
-            raise ValueError(f"{model!r} does not run on the sparse path; use TrainingStep")
-        super().__init__(model, optimizer)
-        self._patterns = model.patterns
+        if model.dtype != np.float32:
+            raise ValueError(f"the packed sparse step runs float32 networks only, got {model!r}")
+        super().__init__(model, optimizer, path="sparse")
         self._values = [p.gather_by_output(w) for p, w in zip(self._patterns, model.weights)]  # copies
-        self._by_output = fused.index_tuples(self._patterns)
-        self._buffers: dict[int, tuple] = {}
+        self._backprop = FusedBackprop(model.layer_sizes, self._patterns)
         self._stale = False
 
     def __call__(self, X: np.ndarray, y: np.ndarray) -> float:
+        self._check_masks()
         model = self.model
-        X = model._check_X(X)
-        y = model._check_y(y, len(X))  # the kernel trusts the labels as indices
-        activations, errors, grad_weights, grad_biases = self._workspace(len(X))
-        np.copyto(activations[0], X.T)
-        loss = fused.sparse_backprop(
-            activations, np.ascontiguousarray(y, dtype=np.int64), tuple(self._values),
-            tuple(model.biases), self._by_output, errors, grad_weights, grad_biases,
-        )
+        X, y = model.check_inputs(X, y)  # the kernel trusts the labels as indices
+        loss, grad_weights, grad_biases = self._backprop(X, y, self._values, model.biases)
         if math.isfinite(loss):
-            self.optimizer.step_packed(self._patterns, self._values, model.biases, grad_weights, grad_biases)
+            self.optimizer.step(self._values + model.biases, list(grad_weights + grad_biases))
             self._stale = True
-        return float(loss)
+        return loss
 
     def sync(self) -> None:
         """Write the packed weights back into ``model.weights``."""
@@ -97,13 +132,22 @@ class PackedSparseStep(TrainingStep):
                 weights.reshape(-1)[pattern.csc_active] = values
             self._stale = False
 
-    def _workspace(self, n_samples: int) -> tuple:
-        """The buffers of :func:`fused.sparse_backprop` for a batch of ``n_samples`` (made once per size)."""
-        if n_samples not in self._buffers:
-            self._buffers[n_samples] = fused.workspace(self.model.layer_sizes, self._patterns, n_samples)
-        return self._buffers[n_samples]
 
+def training_step(model: MLP, optimizer: Optimizer, path: Optional[str] = None) -> TrainingStep:
+    """The training step for ``model``: packed and fused when it is sparse enough, layer by layer otherwise.
 
-def training_step(model: MLP, optimizer: Optimizer) -> TrainingStep:
-    """The fastest :class:`TrainingStep` for ``model``: packed when it runs sparse, plain otherwise."""
-    return PackedSparseStep(model, optimizer) if model.runs_sparse else TrainingStep(model, optimizer)
+    Parameters
+    ----------
+    model : MLP
+    optimizer : Optimizer
+        Fresh or reset.
+    path : {None, "dense", "sparse", "reference"}
+        None: :func:`lottery_np.kernels.use_fused_step` decides from the model's
+        density and dtype. ``"sparse"``: the :class:`PackedSparseStep`
+        (float32 only). ``"dense"`` or ``"reference"``: a :class:`TrainingStep`
+        with every layer product on that path.
+    """
+    if path is not None and path not in PATHS:
+        raise ValueError(f"path must be None or one of {PATHS}, got {path!r}")
+    fused = use_fused_step(model.density, model.dtype) if path is None else path == "sparse"
+    return PackedSparseStep(model, optimizer) if fused else TrainingStep(model, optimizer, path)

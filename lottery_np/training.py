@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 
 from . import validation
 from .config import TrainingConfig
-from .data import as_dataset
+from .data import Dataset, as_dataset
 from .failure import TrainingDivergedError, check_divergence  # noqa: F401 - TrainingDivergedError lived here
 from .model import MLP, Parameters
 from .optim import Optimizer
@@ -105,19 +105,15 @@ def check_start_iteration(start_iteration: int, total: int, name: str = "start_i
     validation.integer(name, start_iteration, minimum=0, maximum=total - 1)
 
 
-def check_split(name: str, X, y, layer_sizes: Sequence[int]) -> None:
-    """Raise ``ValueError`` naming split ``name`` unless ``(X, y)`` fits a network of ``layer_sizes``.
-
-    ``X`` must have shape ``(n, layer_sizes[0])``, ``y`` shape ``(n,)`` with labels in ``[0, layer_sizes[-1])``.
-    """
-    X, y = np.asarray(X), np.asarray(y)
-    n_features, n_classes = layer_sizes[0], layer_sizes[-1]
-    if X.ndim != 2 or X.shape[1] != n_features:
-        raise ValueError(f"{name}: X must have shape (n_samples, {n_features}), got {X.shape}")
-    if y.shape != (len(X),):
-        raise ValueError(f"{name}: y must have shape ({len(X)},), got {y.shape}")
-    if len(y) and (y.min() < 0 or y.max() >= n_classes):
-        raise ValueError(f"{name}: labels must lie in [0, {n_classes}), got {y.min()}..{y.max()}")
+def check_fits(model: MLP, data: Dataset) -> None:
+    """Raise ``ValueError`` naming the split unless every split of ``data`` fits ``model`` (:meth:`MLP.check_inputs`)."""
+    for split, name in (("train", "training set"), ("val", "validation set"), ("test", "test set")):
+        X = getattr(data, f"X_{split}")
+        if X is not None:
+            try:
+                model.check_inputs(X, getattr(data, f"y_{split}"))
+            except ValueError as error:
+                raise ValueError(f"{name}: {error}") from None
 
 
 def train(
@@ -163,10 +159,7 @@ def train(
     """
     data = as_dataset(data)
     X_train, y_train = data.X_train, data.y_train
-    check_split("training set", X_train, y_train, model.layer_sizes)
-    check_split("validation set", data.X_val, data.y_val, model.layer_sizes)
-    if _has_test(data):
-        check_split("test set", data.X_test, data.y_test, model.layer_sizes)
+    check_fits(model, data)
     total = config.total_iterations(len(X_train))
     check_start_iteration(start_iteration, total)
     seed = validation.integer("seed", seed, minimum=0)

@@ -102,6 +102,12 @@ def test_resume_refuses_jobs_of_other_settings(reference, capsys):
     assert err.count("\n") == 1 and "was made with other settings: rounds=2 (now 3)" in err, err
 
 
+def test_resume_names_a_training_setting_that_differs(reference, capsys):
+    assert main([*QUICK, "--iterations", "300", "--out", str(reference), "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "training.iterations=200 (now 300)" in err and "rounds=" not in err, err
+
+
 def test_finished_jobs_are_kept_unless_resuming(reference, capsys):
     assert main([*QUICK, "--out", str(reference)]) == 2
     err = capsys.readouterr().err

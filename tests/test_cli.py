@@ -12,13 +12,13 @@ import signal
 import subprocess
 import sys
 import time
-import types
 
 import numpy as np
 import pytest
 
 from lottery_np.cli import main
 from lottery_np.data import ENV_VAR
+from lottery_np.experiment import command
 from lottery_np.storage import load_npz, read_json_array
 
 QUICK = ["find-ticket", "--dataset", "digits", "--hidden", "32", "16", "--epochs", "2", "--eval-every", "10",
@@ -125,6 +125,8 @@ def test_help_works_as_a_module():
 @pytest.mark.parametrize("argv, named", [
     (["--bogus"], "--bogus"),
     (["--bogus", "find-ticket"], "--bogus"),
+    (["--bogus", "benchmark"], "--bogus"),
+    (["benchmark", "--bogus"], "--bogus"),
     (["find-ticket", "--dataset", "digits", "--out", ""], "--out"),
     (["find-ticket", "--dataset", "digits", "--out", "  "], "--out"),
 ])
@@ -244,27 +246,41 @@ def test_resuming_a_finished_run_rewrites_the_same_ticket(quick_run, tmp_path):
             == json.loads((quick_run / "history.json").read_text())["history"])  # nothing retrained
 
 
-def test_benchmark_passes_every_argument_on(monkeypatch):
+def test_benchmark_parses_its_options_in_one_pass(monkeypatch):
     received = []
-    command = types.ModuleType("lottery_np.experiment.command")
-    command.DESCRIPTION = "a stand-in"
-    command.main = lambda argv=None, parser=None: received.append(argv) or 3
-    monkeypatch.setitem(sys.modules, "lottery_np.experiment.command", command)
-    arguments = ["--seed", "3", "digits", "-x", "--rounds=2", "--help"]
-    assert main(["benchmark", *arguments]) == 3
-    assert received == [arguments]
+    monkeypatch.setattr(command, "run", lambda args, parser: received.append((args, parser)) or 3)
+    assert main(["benchmark", "--seeds", "3", "4", "--rounds=2", "--quick", "--out", "somewhere"]) == 3
+    (args, parser), = received
+    assert (args.command, args.seeds, args.rounds, args.quick, str(args.out)) == ("benchmark", [3, 4], 2, True,
+                                                                                   "somewhere")
+    assert parser.prog == "lottery-np benchmark"
+    assert parser.parse_args(["--rounds", "7"]).rounds == 7, "run() is not given the parser of the benchmark's options"
 
 
 def test_benchmark_help_comes_from_the_experiment(capsys):
     assert main(["benchmark", "--help"]) == 0
     help_text = capsys.readouterr().out
     assert help_text.startswith("usage: lottery-np benchmark") and "--target-sparsity" in help_text
+    assert "--quick" in help_text and command.DESCRIPTION.split(",")[0] in " ".join(help_text.split())
 
 
-def test_a_bad_benchmark_option_costs_one_line(capsys):
-    assert main(["benchmark", "--bogus"]) == 2
+@pytest.mark.parametrize("arguments", [["--bogus"], ["--quick", "--bogus", "--rounds", "2"], ["--quick", "extra"],
+                                       ["--version"]])
+def test_a_bad_benchmark_option_costs_one_line(arguments, monkeypatch, capsys):
+    monkeypatch.setattr(command, "run", lambda args, parser: pytest.fail("the benchmark ran"))
+    assert main(["benchmark", *arguments]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith("lottery-np: error: unrecognized arguments: --bogus")
+    unknown = " ".join(a for a in arguments if a not in ("--quick", "--rounds", "2"))
+    assert err.count("\n") == 1, err
+    assert err == f"lottery-np: error: unrecognized arguments: {unknown} (see 'lottery-np benchmark --help')\n"
+
+
+def test_a_bad_benchmark_setting_names_its_option(tmp_path, capsys):
+    assert main(["benchmark", "--quick", "--rounds", "0", "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err == ("lottery-np: error: --rounds: rounds must be an integer >= 1, got 0 "
+                   "(see 'lottery-np benchmark --help')\n")
+    assert not (tmp_path / "out").exists()
 
 
 def test_a_killed_run_resumes_to_the_uninterrupted_result(reference_run, tmp_path):

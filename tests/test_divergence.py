@@ -12,7 +12,7 @@ from lottery_np.cli import main
 from lottery_np.data import load_digits
 from lottery_np.model import MLP
 from lottery_np.pruning import LotteryTicketPruner, MagnitudePruner
-from lottery_np.pruning.ticket import RoundRecord
+from lottery_np.pruning.record import RoundRecord
 from lottery_np.failure import DIVERGENCE_FACTOR, DidNotLearnError, TrainingDivergedError, check_divergence, learned
 from lottery_np.training import TrainingConfig, train
 

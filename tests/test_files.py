@@ -27,7 +27,8 @@ from lottery_np.model import MLP
 from lottery_np.plots import plot_run
 from lottery_np.pruning import LotteryTicketPruner, WinningTicket
 from lottery_np.pruning.checkpoint import check_checkpoint_target, load_checkpoint
-from lottery_np.pruning.ticket import history_from_dicts
+from lottery_np.pruning.layout import parameter_keys
+from lottery_np.pruning.record import history_from_dicts
 from lottery_np.storage import json_array, load_npz, read_json_array, save_npz_atomic
 
 SIZES = (64, 16, 10)
@@ -186,35 +187,41 @@ TICKET_PROBES = FILE_DAMAGE + [
 ]
 
 CHECKPOINT_PROBES = FILE_DAMAGE + [
-    ("missing key", drop("round1_trained_w0"), "round1_trained_w0"),
+    ("missing key", drop("round1_trained_weights_0"), "round1_trained_weights_0"),
     ("missing meta", drop("meta"), "meta"),
-    ("extra round", put("round3_mask0", lambda a: a["round2_mask0"]), "round3_mask0"),
-    ("extra layer", put("initial_w2", lambda a: np.zeros((10, 4), np.float32)), "initial_w2"),
-    ("initial weights wrong shape", put("initial_w1", lambda a: a["initial_w1"][:8]), "initial_w1"),
-    ("bias wrong shape", put("round1_start_b0", lambda a: a["round1_start_b0"][:3]), "round1_start_b0"),
-    ("mask wrong shape", put("round2_mask1", lambda a: a["round2_mask1"].T.copy()), "round2_mask1"),
-    ("integer weights", put("round0_trained_w0", lambda a: a["round0_trained_w0"].astype(np.int64)),
-     "round0_trained_w0"),
-    ("NaN trained weight", spoil("round2_trained_w1", (0, 0), np.nan), "round2_trained_w1"),
-    ("inf start weight", spoil("round1_start_w0", (0, 0), np.inf), "round1_start_w0"),
-    ("NaN initial bias", spoil("initial_b0", 2, np.nan), "initial_b0"),
-    ("inf trained bias", spoil("round0_trained_b1", 0, -np.inf), "round0_trained_b1"),
-    ("mask holds 2", spoil("round1_mask0", (0, 0), 2), "round1_mask0"),
-    ("mask holds 0.5", put("round2_mask1", lambda a: a["round2_mask1"] * 0.5), "round2_mask1"),
-    ("mask grows back", put("round2_mask0", lambda a: a["round0_mask0"]), "round2_mask0"),
-    ("pruned weight nonzero", put("round2_trained_w0", lambda a: a["round2_trained_w0"] + np.float32(0.5)),
-     "round2_trained_w0"),
-    ("declared-huge array", put("round1_trained_w0", lambda a: Raw(npy_declaring((10 ** 10,)))), "round1_trained_w0"),
-    ("zip bomb", put("round1_start_w0", lambda a: ZIP_BOMB), "round1_start_w0"),
+    ("missing layer_sizes", drop("layer_sizes"), "layer_sizes"),
+    ("extra round", put("round3_mask_0", lambda a: a["round2_mask_0"]), "round3_mask_0"),
+    ("extra layer", put("initial_weights_2", lambda a: np.zeros((10, 4), np.float32)), "initial_weights_2"),
+    ("layer_sizes of another network", put("layer_sizes", lambda a: np.array([64, 16, 16, 10])), "layer_sizes"),
+    ("float layer_sizes", put("layer_sizes", lambda a: np.array([64.0, 16.0, 10.0])), "layer_sizes"),
+    ("initial weights wrong shape", put("initial_weights_1", lambda a: a["initial_weights_1"][:8]),
+     "initial_weights_1"),
+    ("bias wrong shape", put("round1_start_biases_0", lambda a: a["round1_start_biases_0"][:3]),
+     "round1_start_biases_0"),
+    ("mask wrong shape", put("round2_mask_1", lambda a: a["round2_mask_1"].T.copy()), "round2_mask_1"),
+    ("integer weights", put("round0_trained_weights_0", lambda a: a["round0_trained_weights_0"].astype(np.int64)),
+     "round0_trained_weights_0"),
+    ("NaN trained weight", spoil("round2_trained_weights_1", (0, 0), np.nan), "round2_trained_weights_1"),
+    ("inf start weight", spoil("round1_start_weights_0", (0, 0), np.inf), "round1_start_weights_0"),
+    ("NaN initial bias", spoil("initial_biases_0", 2, np.nan), "initial_biases_0"),
+    ("inf trained bias", spoil("round0_trained_biases_1", 0, -np.inf), "round0_trained_biases_1"),
+    ("mask holds 2", spoil("round1_mask_0", (0, 0), 2), "round1_mask_0"),
+    ("mask holds 0.5", put("round2_mask_1", lambda a: a["round2_mask_1"] * 0.5), "round2_mask_1"),
+    ("mask grows back", put("round2_mask_0", lambda a: a["round0_mask_0"]), "round2_mask_0"),
+    ("pruned weight nonzero", put("round2_trained_weights_0", lambda a: a["round2_trained_weights_0"] + np.float32(0.5)),
+     "round2_trained_weights_0"),
+    ("declared-huge array", put("round1_trained_weights_0", lambda a: Raw(npy_declaring((10 ** 10,)))),
+     "round1_trained_weights_0"),
+    ("zip bomb", put("round1_start_weights_0", lambda a: ZIP_BOMB), "round1_start_weights_0"),
     ("meta not JSON", put("meta", lambda a: np.array("not json")), "meta"),
-    ("meta lacks n_layers", meta(lambda m: m.pop("n_layers")), "n_layers"),
-    ("n_layers huge", meta(lambda m: m.update(n_layers=10 ** 9)), "n_layers"),
-    ("n_layers zero", meta(lambda m: m.update(n_layers=0)), "n_layers"),
+    ("meta lacks has_snapshot", meta(lambda m: m.pop("has_snapshot")), "has_snapshot"),
+    ("meta unknown key", meta(lambda m: m.update(n_layers=2)), "n_layers"),
     ("has_snapshot a string", meta(lambda m: m.update(has_snapshot="no")), "has_snapshot"),
     ("fingerprint a string", meta(lambda m: m.update(fingerprint="same")), "fingerprint"),
     ("history empty", meta(lambda m: m.update(history=[])), "history"),
     ("row lacks a field", meta(row("wall_time", ..., index=0)), "wall_time"),
-    ("row accuracy a string", meta(row("test_accuracy", "high")), "test_accuracy"),
+    ("row accuracy a string", meta(row("final_test_accuracy", "high")), "final_test_accuracy"),
+    ("row under both names", meta(row("test_accuracy", 0.5)), "test_accuracy"),
 ]
 
 HISTORY_PROBES = [  # (name, change of history.json's text, culprit)
@@ -328,8 +335,8 @@ def test_lottery_np_plot_of_a_damaged_run_costs_one_line(good, tmp_path, capsys)
 
 def test_resuming_from_nan_trained_weights_refuses_instead_of_finding_another_ticket(good, tmp_path, tiny_digits):
     path = tmp_path / "checkpoint.npz"
-    corrupted_copy(good[0] / "checkpoint.npz", path, spoil("round1_trained_w0", (0, 0), np.nan))
-    with pytest.raises(CorruptFileError, match="round1_trained_w0"):
+    corrupted_copy(good[0] / "checkpoint.npz", path, spoil("round1_trained_weights_0", (0, 0), np.nan))
+    with pytest.raises(CorruptFileError, match="round1_trained_weights_0"):
         make_pruner().find_ticket(MLP(SIZES, seed=0), tiny_digits, checkpoint=path, resume=True)
 
 
@@ -361,18 +368,91 @@ def test_a_declared_huge_array_is_refused_before_numpy_allocates_it(good, tmp_pa
     assert "refused:" in out and "weights_0 declares shape (1000000000,)" in out
 
 
-def test_old_history_rows_load_and_bad_rows_are_value_errors(good):
+def test_history_rows_load_and_bad_rows_are_value_errors(good):
     rows = json.loads((good[0] / "history.json").read_text())["history"]
     records = history_from_dicts(rows)
     assert [r.to_dict() for r in records] == rows
     without_curve = history_from_dicts([{k: v for k, v in rows[0].items() if k != "curve"}])
     assert without_curve[0].curve == {}
-    no_test_set = history_from_dicts([{**rows[0], "test_accuracy": None}])
-    assert math.isnan(no_test_set[0].test_accuracy)
+    no_test_set = history_from_dicts([{**rows[0], "final_test_accuracy": None}])
+    assert math.isnan(no_test_set[0].final_test_accuracy)
     for bad, message in [([{"density": 1.0}], r"history\[0\] lacks pruning_round"), ("rows", "must be a list"),
                          ([None], r"history\[0\] must be an object")]:
         with pytest.raises(ValueError, match=message):
             history_from_dicts(bad)
+
+
+OLD_NAMES = {"final_val_accuracy": "val_accuracy", "final_test_accuracy": "test_accuracy"}
+
+
+def with_old_names(rows):
+    """History rows as lottery_np wrote them before the end-of-training accuracies were renamed."""
+    return [{OLD_NAMES.get(name, name): value for name, value in row.items()} for row in rows]
+
+
+def test_rows_under_the_old_names_load_as_the_new(good):
+    rows = json.loads((good[0] / "history.json").read_text())["history"]
+    old = with_old_names(rows)
+    assert "test_accuracy" in old[0] and "final_test_accuracy" not in old[0]
+    assert [r.to_dict() for r in history_from_dicts(old)] == rows
+    with pytest.raises(ValueError, match=r"history\[1\]\.test_accuracy must be null or a number"):
+        history_from_dicts([old[0], {**old[1], "test_accuracy": "high"}])
+
+
+def test_an_old_ticket_and_run_folder_still_load_and_plot(good, tmp_path):
+    corrupted_copy(good[0] / "ticket.npz", tmp_path / "ticket.npz",
+                   meta(lambda m: m.update(history=with_old_names(m["history"]))))
+    folder = json.loads((good[0] / "history.json").read_text())
+    (tmp_path / "history.json").write_text(json.dumps({**folder, "history": with_old_names(folder["history"])}))
+    ticket, new = WinningTicket.load(tmp_path / "ticket.npz"), WinningTicket.load(good[0] / "ticket.npz")
+    assert [r.to_dict() for r in ticket.history] == [r.to_dict() for r in new.history]
+    assert len(plot_run(tmp_path)) == 4
+
+
+def old_layout(arrays):
+    """A checkpoint's arrays as lottery_np wrote them before tickets and checkpoints shared one layout."""
+    n_layers = len(arrays.pop("layer_sizes")) - 1
+    renamed = {}
+    for key, value in arrays.items():
+        key = key.replace("_weights_", "_w").replace("_biases_", "_b").replace("_mask_", "_mask")
+        renamed[key] = value
+    arrays.clear()
+    arrays.update(renamed)
+    meta(lambda m: m.update(n_layers=n_layers))(arrays)
+
+
+def test_an_old_layout_checkpoint_is_refused_with_how_to_start_afresh(good, tmp_path, tiny_digits):
+    path = tmp_path / "checkpoint.npz"
+    corrupted_copy(good[0] / "checkpoint.npz", path, old_layout)
+    assert "initial_w0" in load_npz(path, [])
+    advice = "written by an older lottery_np.*initial_w0.*start the run afresh, without --resume"
+    with pytest.raises(ValueError, match=advice) as caught:
+        load_checkpoint(path, good[1])
+    assert not isinstance(caught.value, CorruptFileError)  # the file is sound, just old
+    with pytest.raises(ValueError, match=advice):
+        make_pruner().find_ticket(MLP(SIZES, seed=0), tiny_digits, checkpoint=path, resume=True)
+    with pytest.raises(ValueError, match=f"{advice}.*never overwrites"):
+        make_pruner().find_ticket(MLP(SIZES, seed=0), tiny_digits, checkpoint=path)
+
+
+def test_tickets_and_checkpoints_store_parameters_in_one_layout(good):
+    """The dense initialization is in both files, under the same keys, written by the same function."""
+    ticket, checkpoint = load_npz(good[0] / "ticket.npz", []), load_npz(good[0] / "checkpoint.npz", [])
+    n_layers = len(SIZES) - 1
+    assert set(parameter_keys("", n_layers)) < set(ticket)
+    assert set(parameter_keys("round2_start_", n_layers)) < set(checkpoint)
+    for key in parameter_keys("initial_", n_layers) + ["layer_sizes"]:
+        assert ticket[key].dtype == checkpoint[key].dtype and np.array_equal(ticket[key], checkpoint[key]), key
+    r = read_json_array(ticket["meta"])["pruning_round"]
+    for key in parameter_keys("", n_layers):  # the ticket of round r starts where the checkpoint's round r did
+        np.testing.assert_array_equal(ticket[key], checkpoint[f"round{r}_start_{key}"])
+
+
+def test_the_fingerprint_is_built_from_explicit_fields(good):
+    fingerprint = good[1]
+    assert {"rewind": "init", "train_dense": True, "layer_sizes": list(SIZES)}.items() <= fingerprint.items()
+    assert fingerprint["retrain"] == fingerprint["training"] and isinstance(fingerprint["retrain"], dict)
+    assert not any("RewindStrategy(" in repr(value) or "Config(" in repr(value) for value in fingerprint.values())
 
 
 # --- atomic writes ---------------------------------------------------------------------------------------------

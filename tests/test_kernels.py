@@ -3,6 +3,9 @@
 The reference (``lottery_np.kernels.reference``) is evaluated in float32 like
 the kernels, so results may differ only by float32 rounding: ``rtol=1e-5`` and
 an absolute tolerance of ``1e-5`` per term of the sum each entry adds up.
+The layers' weights are exactly 0 where pruned, the precondition of the forward
+and input-gradient products (as the model keeps them); one test shows what the
+precondition is for.
 """
 import numpy as np
 import pytest
@@ -10,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lottery_np import kernels
-from lottery_np.kernels import SparsityPattern, jitted, reference
+from lottery_np.kernels import SparsityPattern, dispatch, jitted, reference
 
 # Few examples: each one is cheap once the kernels are compiled (that compilation,
 # a few seconds, is paid once per machine thanks to Numba's cache).
@@ -24,14 +27,14 @@ PRODUCTS = {  # name -> (kernel, reference, the two arrays it takes, terms summe
 
 
 def make_layer(fan_in, fan_out, n, density, seed, empty_rows=0.0, empty_cols=0.0, dtype=np.float32):
-    """A random layer: mask, *unmasked* weights (non-zero where pruned), activations and output errors."""
+    """A random layer: mask, weights (exactly 0 where pruned), activations and output errors."""
     rng = np.random.default_rng(seed)
     mask = rng.random((fan_in, fan_out)) < density
     mask[rng.random(fan_in) < empty_rows, :] = False
     mask[:, rng.random(fan_out) < empty_cols] = False
     return {
         "mask": mask.astype(dtype), "fan_in": fan_in, "fan_out": fan_out, "n": n,
-        "W": rng.standard_normal((fan_in, fan_out)).astype(dtype),
+        "W": np.where(mask, rng.standard_normal((fan_in, fan_out)), 0.0).astype(dtype),
         "A": rng.standard_normal((fan_in, n)).astype(dtype),
         "dZ": rng.standard_normal((fan_out, n)).astype(dtype),
     }
@@ -70,11 +73,19 @@ def test_products_match_reference(name, path, layer):
 
 
 @pytest.mark.parametrize("name", ["forward", "backward_input"])
-@KERNEL_SETTINGS
-@given(layer=layers())
-def test_dense_path_may_skip_the_mask_when_weights_are_masked(name, layer):
-    layer["W"] = layer["W"] * layer["mask"]
-    check_product(name, layer, path="dense", weights_are_masked=True)
+def test_the_dense_path_relies_on_pruned_weights_being_zero(name):
+    """Weights that break the precondition: the dense path reads them as they are, the others mask them."""
+    layer = make_layer(30, 20, 10, density=0.3, seed=11)
+    layer["W"] = layer["W"] + (1 - layer["mask"])  # 1.0 at every pruned entry
+    kernel, ref, arrays, _ = PRODUCTS[name]
+    args = [layer[a] for a in arrays]
+    pattern = SparsityPattern.from_mask(layer["mask"])
+    expected = ref(*args, layer["mask"])
+    for path in ("sparse", "reference"):
+        np.testing.assert_allclose(kernel(*args, pattern, path=path), expected, rtol=1e-5, atol=1e-4)
+    unmasked = ref(*args, np.ones_like(layer["mask"]))
+    np.testing.assert_allclose(kernel(*args, pattern, path="dense"), unmasked, rtol=1e-5, atol=1e-4)
+    assert not np.allclose(unmasked, expected)
 
 
 @pytest.mark.parametrize("build", ["serial", "parallel"])
@@ -104,10 +115,10 @@ def test_serial_and_parallel_builds_match_reference(build):
 @pytest.mark.parametrize("path", ["dense", "sparse", "reference"])
 @KERNEL_SETTINGS
 @given(layer=layers())
-def test_active_layout_is_the_dense_gradient_at_the_survivors(path, layer):
+def test_surviving_weight_gradients_are_the_full_gradient_at_the_survivors(path, layer):
     pattern = SparsityPattern.from_mask(layer["mask"])
-    values = kernels.masked_backward_weights(layer["A"], layer["dZ"], pattern, path, layout="active")
-    assert values.shape == (pattern.active.size,)
+    values = kernels.surviving_weight_gradients(layer["A"], layer["dZ"], pattern, path)
+    assert values.shape == (pattern.active.size,) and values.dtype == np.float32
     dense = kernels.masked_backward_weights(layer["A"], layer["dZ"], pattern, path)
     np.testing.assert_array_equal(values, dense.ravel()[pattern.active])
 
@@ -181,7 +192,7 @@ def test_other_dtypes_and_layouts_are_converted_to_float32():
 
 @pytest.mark.parametrize("density, path", [(0.01, "sparse"), (1.0, "dense")])
 def test_automatic_path_follows_choose_path(density, path, monkeypatch):
-    monkeypatch.setattr(kernels, "CROSSOVER_DENSITY", 0.5)
+    monkeypatch.setattr(dispatch, "CROSSOVER_DENSITY", 0.5)
     layer = make_layer(50, 40, 30, density=density, seed=7)
     pattern = SparsityPattern.from_mask(layer["mask"])
     assert kernels.choose_path(pattern.density) == path
@@ -190,7 +201,7 @@ def test_automatic_path_follows_choose_path(density, path, monkeypatch):
 
 
 def test_choose_path_switches_at_the_crossover():
-    crossover = kernels.CROSSOVER_DENSITY
+    crossover = dispatch.CROSSOVER_DENSITY
     assert 0.0 < crossover < 1.0
     assert kernels.choose_path(0.0) == "sparse"
     assert kernels.choose_path(np.nextafter(crossover, 0.0)) == "sparse"
@@ -218,6 +229,7 @@ def small():
     (lambda s: kernels.masked_backward_input(s["dZ"], s["W"][:, :3], s["pattern"]), "weights"),
     (lambda s: kernels.masked_backward_weights(s["A"], s["dZ"][:, :2], s["pattern"]), "n_samples"),
     (lambda s: kernels.masked_backward_weights(s["A"], s["dZ"][:3], s["pattern"]), "dZ"),
+    (lambda s: kernels.surviving_weight_gradients(s["A"], s["dZ"][:, :2], s["pattern"]), "n_samples"),
     (lambda s: kernels.masked_forward(s["A"], s["W"], s["pattern"], path="fast"), "path"),
     (lambda s: SparsityPattern.from_mask(s["mask"][0]), "mask"),
     (lambda s: SparsityPattern.from_mask(s["mask"] * 2), "mask"),

@@ -49,6 +49,31 @@ def test_one_step_worked_out_by_hand():
     np.testing.assert_allclose(grad_b[0], [s, 0])
 
 
+@pytest.mark.parametrize("path", ["dense", "sparse", "reference"])
+def test_every_kernel_path_gives_the_same_gradients_zero_where_pruned(path):
+    rng = np.random.default_rng(4)
+    model = MLP((12, 9, 4), seed=1)
+    model.set_masks([(rng.random(w.shape) < 0.4).astype(np.float32) for w in model.weights])
+    X, y = rng.standard_normal((10, 12)).astype(np.float32), rng.integers(0, 4, 10)
+    loss, grad_w, grad_b = model.loss_and_gradients(X, y, path=path)
+    exact = MLP((12, 9, 4), seed=1, dtype=np.float64)
+    exact.set_masks(model.masks)
+    exact_loss, exact_w, exact_b = exact.loss_and_gradients(X.astype(np.float64), y)
+    assert loss == pytest.approx(exact_loss, rel=1e-5)
+    for name, got, want in zip(["dW0", "dW1", "db0", "db1"], grad_w + grad_b, exact_w + exact_b):
+        assert got.dtype == np.float32, name
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6, err_msg=name)
+    for g, m in zip(grad_w, model.masks):
+        assert (g[m == 0] == 0).all()
+
+
+def test_check_inputs_converts_and_leaves_a_missing_y_alone():
+    model = MLP((3, 2), seed=0)
+    X, y = model.check_inputs([[0, 1, 2]], [1])
+    assert isinstance(X, np.ndarray) and X.shape == (1, 3) and y.tolist() == [1]
+    assert model.check_inputs(X)[1] is None
+
+
 def test_glorot_normal_initialisation_and_seed():
     model = MLP(LENET_300_100, seed=3)
     assert [w.shape for w in model.weights] == [(784, 300), (300, 100), (100, 10)]

@@ -1,7 +1,8 @@
-"""Training steps: the packed sparse step takes the same updates as the plain one."""
+"""Training steps: the packed sparse step takes the same updates as the plain one, on the masks it was made for."""
 import numpy as np
 import pytest
 
+from lottery_np.kernels import dispatch
 from lottery_np.model import MLP
 from lottery_np.optim import SGD, Adam
 from lottery_np.step import PackedSparseStep, TrainingStep, training_step
@@ -12,15 +13,14 @@ def sparse_model(density=0.1, seed=0, sizes=(64, 32, 16, 10)):
     model = MLP(sizes, seed=seed)
     rng = np.random.default_rng(seed + 1)
     model.set_masks([(rng.random(w.shape) < density).astype(np.float32) for w in model.weights])
-    model.kernel_path = "sparse"
     return model
 
 
 @pytest.mark.parametrize("make_optimizer", [lambda: Adam(1e-2), lambda: SGD(0.1, momentum=0.9)], ids=["adam", "sgd"])
 def test_packed_step_follows_the_plain_step(tiny_digits, make_optimizer):
     packed_model, plain_model = sparse_model(), sparse_model()
-    plain_model.kernel_path = "dense"
-    packed, plain = PackedSparseStep(packed_model, make_optimizer()), TrainingStep(plain_model, make_optimizer())
+    packed = PackedSparseStep(packed_model, make_optimizer())
+    plain = TrainingStep(plain_model, make_optimizer(), "dense")
     rng = np.random.default_rng(0)
     for size in [60] * 40 + [17]:  # a last, smaller batch gets its own buffers
         batch = rng.choice(len(tiny_digits.X_train), size, replace=False)
@@ -57,12 +57,30 @@ def test_a_non_finite_loss_updates_nothing(tiny_digits):
         np.testing.assert_array_equal(a, b)
 
 
-def test_training_step_picks_the_packed_step_only_for_sparse_models():
+def test_training_step_picks_the_packed_step_only_for_sparse_models_unless_forced():
     assert isinstance(training_step(sparse_model(), Adam()), PackedSparseStep)
+    assert training_step(sparse_model(), Adam(), path="dense").path == "dense"
     dense = MLP((64, 32, 10))
-    assert type(training_step(dense, Adam())) is TrainingStep
-    with pytest.raises(ValueError, match="sparse path"):
-        PackedSparseStep(dense, Adam())
+    assert type(training_step(dense, Adam())) is TrainingStep and training_step(dense, Adam()).path is None
+    assert isinstance(training_step(dense, Adam(), path="sparse"), PackedSparseStep)
+    with pytest.raises(ValueError, match="float32"):
+        training_step(MLP((64, 32, 10), dtype=np.float64), Adam(), path="sparse")
+    with pytest.raises(ValueError, match="path"):
+        training_step(dense, Adam(), path="fused")
+
+
+@pytest.mark.parametrize("path", ["dense", "sparse"])
+def test_a_step_refuses_changed_masks_and_a_used_optimizer(tiny_digits, path):
+    model, optimizer = sparse_model(), Adam()
+    step = training_step(model, optimizer, path)
+    step(tiny_digits.X_train[:60], tiny_digits.y_train[:60])
+    with pytest.raises(ValueError, match="optimizer has taken 1 steps"):
+        training_step(model, optimizer, path)
+    model.set_masks(model.masks)  # the same masks, installed anew: a new pruning round
+    with pytest.raises(ValueError, match="masks changed"):
+        step(tiny_digits.X_train[:60], tiny_digits.y_train[:60])
+    optimizer.reset()
+    training_step(model, optimizer, path)(tiny_digits.X_train[:60], tiny_digits.y_train[:60])
 
 
 def test_bad_labels_are_refused_before_the_kernel_sees_them(tiny_digits):
@@ -71,13 +89,14 @@ def test_bad_labels_are_refused_before_the_kernel_sees_them(tiny_digits):
         step(tiny_digits.X_train[:3], np.array([0, 1, 10]))
 
 
-def test_train_on_the_sparse_path_is_reproducible_and_matches_the_dense_path(tiny_digits):
+def test_train_on_the_packed_step_is_reproducible_and_matches_the_layer_by_layer_step(tiny_digits):
     config = TrainingConfig(iterations=80, eval_every=40, learning_rate=5e-3)
     results = []
-    for path in ("sparse", "sparse", "dense"):
+    for crossover in (dispatch.FUSED_CROSSOVER_DENSITY, dispatch.FUSED_CROSSOVER_DENSITY, 0.0):
         model = sparse_model(density=0.2)
-        model.kernel_path = path
-        results.append((model, train(model, tiny_digits, config, seed=3)))
+        with pytest.MonkeyPatch.context() as patch:  # a crossover of 0 keeps train() off the packed step
+            patch.setattr(dispatch, "FUSED_CROSSOVER_DENSITY", crossover)
+            results.append((model, train(model, tiny_digits, config, seed=3)))
     (a, ra), (b, rb), (c, rc) = results
     assert ra.curve.val_loss == rb.curve.val_loss
     assert all(np.array_equal(x, y) for x, y in zip(a.weights, b.weights))

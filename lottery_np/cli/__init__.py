@@ -5,8 +5,8 @@ Three commands:
 * ``lottery-np find-ticket ...`` -- iterative magnitude pruning with rewinding on one
   dataset; the run folder ends up holding the ticket, its history and the plots
   (:mod:`.find_ticket`, :mod:`.run_folder`);
-* ``lottery-np benchmark ...`` -- the paper's experiments; every argument is handed
-  to :func:`lottery_np.experiment.main`;
+* ``lottery-np benchmark ...`` -- the paper's experiments, with the options of
+  :mod:`lottery_np.experiment.command` (also ``benchmarks/lth_vs_magnitude.py``);
 * ``lottery-np plot RUN_DIR`` -- redraw the plots of a finished ``find-ticket`` run.
 
 A mistake on the command line or in the data costs the user one line on stderr,
@@ -21,6 +21,7 @@ from typing import NoReturn, Optional, Sequence
 
 from .. import __version__
 from ..data import DatasetNotFoundError
+from ..experiment import command as benchmark
 from ..failure import DidNotLearnError, TrainingDivergedError
 from ..validation import SettingError
 from . import find_ticket
@@ -47,10 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     find_ticket.add_parser(commands)
-    commands.add_parser(
-        "benchmark", add_help=False, help="run the paper's experiments (see 'lottery-np benchmark --help')",
-        description="Every argument is passed on to lottery_np.experiment.",
-    )
+    benchmark_parser = benchmark.build_parser(commands.add_parser(
+        "benchmark", help="run the paper's experiments (see 'lottery-np benchmark --help')",
+        description=benchmark.DESCRIPTION,
+    ))
+    benchmark_parser.set_defaults(command_parser=benchmark_parser)  # reports the benchmark's bad settings
     plot = commands.add_parser("plot", help="redraw the plots of a find-ticket run",
                                description="Redraw the plots of a finished find-ticket run folder.")
     plot.add_argument("run_dir", metavar="RUN_DIR", type=Path, help="the --out folder of a finished find-ticket run")
@@ -68,20 +70,21 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         _refuse_unknown_before_command(argv)
-        # Known-args parsing leaves the benchmark's own options, in order, for the benchmark.
-        args, passed_on = build_parser().parse_known_args(argv)
-        if passed_on and args.command != "benchmark":
-            raise UsageError(f"unrecognized arguments: {' '.join(passed_on)} (see '{PROG} {args.command} --help')")
+        args, unknown = build_parser().parse_known_args(argv)
+        if unknown:  # left over by the command's parser: its help lists what it takes
+            raise UsageError(f"unrecognized arguments: {' '.join(unknown)} (see '{PROG} {args.command} --help')")
     except UsageError as error:
         return _fail(str(error), USAGE_ERROR)
     except SystemExit as stop:  # --help and --version
         return _exit_status(stop)
     try:
         if args.command == "benchmark":
-            return _benchmark(passed_on)
+            return benchmark.run(args, args.command_parser)
         if args.command == "plot":
             return _plot(args.run_dir)
         return find_ticket.run(args, argv)
+    except UsageError as error:  # the benchmark's settings or --out, refused before any job runs
+        return _fail(str(error), USAGE_ERROR)
     except DatasetNotFoundError as error:
         return _fail(_dataset_not_found(error), RUN_ERROR)
     except SettingError as error:
@@ -105,20 +108,8 @@ def _one_line(error: Exception) -> str:
     return " ".join(str(error).split())
 
 
-def _benchmark(argv: list[str]) -> int:
-    from ..experiment.command import DESCRIPTION, main as experiment_main  # only this command needs them
-
-    parser = _Parser(prog=f"{PROG} benchmark", description=DESCRIPTION)
-    try:
-        return experiment_main(argv, parser=parser)
-    except UsageError as error:
-        return _fail(str(error), USAGE_ERROR)
-    except SystemExit as stop:  # --help
-        return _exit_status(stop)
-
-
 def _plot(run_dir: Path) -> int:
-    from ..plots import plot_run  # imported here: matplotlib takes a while to import
+    from ..plots import plot_run  # here: matplotlib takes a third of a second to import, --help should not wait
 
     for path in plot_run(run_dir):
         print(path)

@@ -58,7 +58,7 @@ def record_settings(out: Path, settings: dict) -> Path:
 
 def save_run(out: Path, ticket: WinningTicket, image_shape: tuple, settings: dict) -> list[Path]:
     """Write ``ticket.npz``, ``history.json`` and the plots into ``out``; return every file of the run."""
-    from ..plots import plot_run  # imported here: matplotlib takes a while to import
+    from ..plots import plot_run  # here: matplotlib is slow to import and only a finished run draws
 
     ticket.save(out / TICKET)
     history = {

@@ -12,15 +12,16 @@ For each seed, LeNet-300-100 (64-300-100-10 on the 8x8 digits) is trained
 Every (method, seed) is an independent job (:mod:`.jobs`) run through joblib
 (:mod:`.runner`) and saved as it finishes (:mod:`.store`), so that ``--resume`` reruns only
 the missing jobs; :mod:`.report` prints the table and writes ``results.json`` and the
-figures; :mod:`.command` is the command line::
+figures. :mod:`.settings` holds what every job runs, made whole once the data is known
+from option values such as the presets ``QUICK`` and ``FULL``; :mod:`.command` is the
+command line::
 
     python benchmarks/lth_vs_magnitude.py --quick
     lottery-np benchmark --dataset mnist --seeds 0 1 2 --n-jobs 2 --out results/mnist
     lottery-np benchmark --dataset mnist --seeds 0 1 2 --n-jobs 2 --out results/mnist --resume
 """
-from .command import build_parser, main, settings_from_args
+from .command import build_parser, main, options_from_args, run
 from .jobs import Job, run_job
-from .report import method_points
 from .runner import run_benchmark
 from .settings import FULL, METHODS, QUICK, BenchmarkSettings
 
@@ -32,8 +33,8 @@ __all__ = [
     "Job",
     "build_parser",
     "main",
-    "method_points",
+    "options_from_args",
+    "run",
     "run_benchmark",
     "run_job",
-    "settings_from_args",
 ]

@@ -1,16 +1,21 @@
-"""The benchmark's command line: ``lottery-np benchmark`` and ``benchmarks/lth_vs_magnitude.py``."""
+"""The benchmark's command line: ``lottery-np benchmark`` and ``benchmarks/lth_vs_magnitude.py``.
+
+Both parse the command line once, on a parser that holds :func:`build_parser`'s
+arguments, and hand the namespace to :func:`run`. The options given replace the
+preset's values (``FULL``, or ``QUICK`` with ``--quick``; :func:`options_from_args`),
+and the settings are made from them once the data is loaded.
+"""
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import functools
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Optional, Sequence
 
 from ..validation import SettingError
 from .jobs import load_data
-from .report import environment, format_table, format_tickets, write_plots, write_results
 from .runner import job_count, run_benchmark
 from .settings import FULL, QUICK, BenchmarkSettings
 from .store import load_jobs, open_jobs_folder, save_job
@@ -20,20 +25,31 @@ DESCRIPTION = "Winning tickets vs magnitude pruning vs random controls, over sev
 QUICK_SUBSET = (5_000, 1_000, 2_000)
 """``--quick`` on MNIST or Fashion-MNIST keeps this many train, validation and test images."""
 
+OPTION_NAMES = {
+    "dataset": "--dataset", "seeds": "--seeds", "target_sparsity": "--target-sparsity", "rounds": "--rounds",
+    "epochs": "--epochs", "iterations": "--iterations", "eval_every": "--eval-every",
+    "late_rewind_iteration": "--late-rewind-iteration", "fine_tune_iterations": "--fine-tune-iterations",
+}
+"""The option that sets each setting a :class:`~lottery_np.validation.SettingError` may name."""
+
 
 def build_parser(parser: Optional[argparse.ArgumentParser] = None) -> argparse.ArgumentParser:
     """The benchmark's arguments, added to ``parser`` (e.g. a subcommand's) or to a new parser."""
     parser = parser or argparse.ArgumentParser(description=DESCRIPTION)
     parser.add_argument("--dataset", choices=("mnist", "fashion-mnist", "digits"),
-                        help="default mnist (digits with --quick); digits trains a 64-300-100-10 network")
-    parser.add_argument("--seeds", type=int, nargs="+", help="default 0 1 2 (0 1 with --quick)")
+                        help=f"default {FULL['dataset']} ({QUICK['dataset']} with --quick); "
+                             "digits trains a 64-300-100-10 network")
+    parser.add_argument("--seeds", type=int, nargs="+",
+                        help=f"default {_words(FULL['seeds'])} ({_words(QUICK['seeds'])} with --quick)")
     parser.add_argument("--target-sparsity", type=float,
-                        help="fraction of weights removed by the last IMP round (0.95)")
-    parser.add_argument("--rounds", type=int, help="IMP rounds; every method runs at each round's density (5)")
+                        help=f"fraction of weights removed by the last IMP round ({FULL['target_sparsity']:g})")
+    parser.add_argument("--rounds", type=int,
+                        help=f"IMP rounds; every method runs at each round's density ({FULL['rounds']})")
     length = parser.add_mutually_exclusive_group()
-    length.add_argument("--epochs", type=float, help="training length of every network (10)")
+    length.add_argument("--epochs", type=float, help=f"training length of every network ({FULL['training'].epochs:g})")
     length.add_argument("--iterations", type=int, help="training length in mini-batch iterations")
-    parser.add_argument("--eval-every", type=int, help="iterations between evaluations (200)")
+    parser.add_argument("--eval-every", type=int,
+                        help=f"iterations between evaluations ({FULL['training'].eval_every})")
     parser.add_argument("--late-rewind-iteration", type=int,
                         help="late rewinding to this iteration of the dense run (default 1%% of the iterations)")
     parser.add_argument("--fine-tune-iterations", type=int,
@@ -46,8 +62,13 @@ def build_parser(parser: Optional[argparse.ArgumentParser] = None) -> argparse.A
                         help="load the finished jobs of --out (same settings only) and run just the missing ones")
     parser.add_argument("--data-dir", help="folder of the MNIST files (default $LOTTERY_NP_DATA or the user cache)")
     parser.add_argument("--quick", action="store_true",
-                        help="a smoke run of seconds: digits, 2 rounds, 200 iterations, 2 seeds")
+                        help=f"a smoke run of seconds: {QUICK['dataset']}, {QUICK['rounds']} rounds, "
+                             f"{QUICK['training'].iterations} iterations, {len(QUICK['seeds'])} seeds")
     return parser
+
+
+def _words(values: Sequence) -> str:
+    return " ".join(map(str, values))
 
 
 def _folder(text: str) -> Path:
@@ -57,55 +78,77 @@ def _folder(text: str) -> Path:
     return Path(text)
 
 
-def settings_from_args(args: argparse.Namespace) -> BenchmarkSettings:
-    """The preset (``FULL`` or ``QUICK``) with every given option applied.
+def options_from_args(args: argparse.Namespace) -> dict:
+    """The preset (``FULL``, or ``QUICK`` with ``--quick``) with every option given in ``args`` applied.
+
+    Returns
+    -------
+    dict
+        The keyword arguments of :meth:`BenchmarkSettings.for_data`, the data's sizes aside.
 
     Raises
     ------
-    ValueError
-        Naming a bad option and its value.
+    SettingError
+        Naming a bad training setting (``epochs``, ``iterations``, ``eval_every``).
     """
-    preset = QUICK if args.quick else FULL
-    given = {field: getattr(args, field) for field in
-             ("dataset", "target_sparsity", "rounds", "eval_every", "late_rewind_iteration",
-              "fine_tune_iterations", "data_dir")}
-    changes = {k: v for k, v in given.items() if v is not None}
+    options = dict(QUICK if args.quick else FULL)
+    given = {name: getattr(args, name) for name in
+             ("dataset", "target_sparsity", "rounds", "late_rewind_iteration", "fine_tune_iterations")}
+    options.update({name: value for name, value in given.items() if value is not None})
     if args.seeds is not None:
-        changes["seeds"] = tuple(args.seeds)
-    if args.quick and changes.get("dataset", preset.dataset) != "digits":
-        changes["subset"] = QUICK_SUBSET
-    settings = dataclasses.replace(preset, **changes)
-    if args.epochs is not None or args.iterations is not None:
-        settings = settings.with_length(epochs=args.epochs, iterations=args.iterations)
-    return settings
+        options["seeds"] = tuple(args.seeds)
+    training = {} if args.eval_every is None else {"eval_every": args.eval_every}
+    if args.epochs is not None or args.iterations is not None:  # the length given replaces the preset's
+        training.update(epochs=args.epochs, iterations=args.iterations)
+    options["training"] = replace(options["training"], **training)
+    options["subset"] = QUICK_SUBSET if args.quick and options["dataset"] != "digits" else None
+    options["data_dir"] = args.data_dir
+    return options
 
 
-def main(argv: Optional[Sequence[str]] = None, parser: Optional[argparse.ArgumentParser] = None) -> int:
+def option_of(error: SettingError) -> Optional[str]:
+    """The option that sets the setting ``error`` names (``seeds[1]``: ``--seeds``); None if none does."""
+    return OPTION_NAMES.get(error.setting.split("[")[0])
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """``benchmarks/lth_vs_magnitude.py``: parse ``argv`` (default ``sys.argv[1:]``) and :func:`run` it."""
+    parser = build_parser()
+    return run(parser.parse_args(argv), parser)
+
+
+def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """Run the benchmark, print its table and write ``results.json`` and the figures; return the exit status.
 
     The output folder is checked (and created) before anything runs, and every job's
     result is saved into its ``jobs/`` folder as it arrives (:mod:`.store`), so that
     ``--resume`` after an interruption runs only the jobs still missing.
 
-    ``parser``, when given, receives the benchmark's arguments and reports the
-    errors (the ``lottery-np`` command passes its own, which prints one line).
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed by ``parser``, which holds :func:`build_parser`'s arguments.
+    parser : argparse.ArgumentParser
+        Reports bad options and a bad ``--out`` (``parser.error``), before any job runs.
     """
-    parser = build_parser(parser)
-    args = parser.parse_args(argv)
+    # Here, not at the top: the report draws with matplotlib, which `lottery-np --help` should not import.
+    from .report import environment, format_table, format_tickets, write_plots, write_results
+
     try:
-        settings = settings_from_args(args)
-        data = load_data(settings.dataset, settings.data_dir, settings.subset)
-        settings = settings.resolve(len(data.X_train), data.n_features, data.n_classes)
+        options = options_from_args(args)
+        data = load_data(options["dataset"], options["data_dir"], options["subset"])
+        settings = BenchmarkSettings.for_data(len(data.X_train), data.n_features, data.n_classes, **options)
         out = args.out or Path("results") / ("quick" if args.quick else settings.dataset)
         folder = open_jobs_folder(out, args.resume)
         finished = load_jobs(folder, settings) if args.resume else []
-    except SettingError as error:  # the benchmark's options are its settings' names, dashed
-        parser.error(f"--{error.setting.split('[')[0].replace('_', '-')}: {' '.join(str(error).split())}")
+    except SettingError as error:
+        option = option_of(error)
+        parser.error(f"{option}: {_one_line(error)}" if option else _one_line(error))
     except ValueError as error:
-        parser.error(" ".join(str(error).split()))
+        parser.error(_one_line(error))
     sizes = "-".join(map(str, settings.layer_sizes))
     print(f"{settings.dataset} {data.sizes}, network {sizes}, seeds {list(settings.seeds)}, "
-          f"{settings.iterations} iterations per training (eval every {settings.eval_every}), "
+          f"{settings.training.iterations} iterations per training (eval every {settings.training.eval_every}), "
           f"late rewind to iteration {settings.late_rewind_iteration}, n_jobs {args.n_jobs}")
     print("densities %: " + ", ".join(f"{100 * d:.2f}" for d in settings.densities()))
     if args.resume:
@@ -121,3 +164,7 @@ def main(argv: Optional[Sequence[str]] = None, parser: Optional[argparse.Argumen
     paths += write_plots(out, runs, data.image_shape)
     print("wrote " + ", ".join(str(p) for p in paths))
     return 0
+
+
+def _one_line(error: Exception) -> str:
+    return " ".join(str(error).split())

@@ -69,9 +69,7 @@ def single_threaded() -> Iterator[None]:
 
 
 def run_job(job: Job, settings: BenchmarkSettings) -> dict:
-    """Run ``job`` under ``settings`` (already :meth:`~BenchmarkSettings.resolve`-d) and return its result dict."""
-    if settings.layer_sizes is None:
-        raise ValueError("settings must be resolved (BenchmarkSettings.resolve) before running jobs")
+    """Run ``job`` under ``settings`` and return its result dict."""
     start = time.perf_counter()
     data = load_data(settings.dataset, settings.data_dir, settings.subset)
     with single_threaded():
@@ -82,7 +80,7 @@ def run_job(job: Job, settings: BenchmarkSettings) -> dict:
 def _dense(job: Job, settings: BenchmarkSettings, data) -> dict:
     """The unpruned network, trained once: the baseline every method is compared with."""
     model = MLP(settings.layer_sizes, seed=job.seed)
-    result = train(model, data, settings.training(), seed=job.seed)
+    result = train(model, data, settings.training, seed=job.seed)
     return {"records": [RoundRecord.from_training(0, model, result).to_dict()]}
 
 
@@ -111,7 +109,7 @@ def _magnitude(job: Job, settings: BenchmarkSettings, data) -> dict:
     Record 0 is the trained dense network; record ``r`` sits at IMP round ``r``'s density.
     """
     model = MLP(settings.layer_sizes, seed=job.seed)
-    result = train(model, data, settings.training(), seed=job.seed)
+    result = train(model, data, settings.training, seed=job.seed)
     records = [RoundRecord.from_training(0, model, result).to_dict()]
     for r, density in enumerate(settings.densities()[1:], start=1):
         pruned = settings.magnitude_pruner(job.seed, density).prune(model, data)
@@ -126,7 +124,7 @@ def _control(job: Job, settings: BenchmarkSettings, data) -> dict:
         model = random_reinit_model(ticket, seed=job.seed + REINIT_SEED_OFFSET)
     else:
         model = random_mask_model(ticket, seed=job.seed)
-    result = train(model, data, settings.training(), seed=job.seed)
+    result = train(model, data, settings.training, seed=job.seed)
     return {"pruning_round": job.pruning_round,
             "records": [RoundRecord.from_training(job.pruning_round, model, result).to_dict()]}
 

@@ -95,8 +95,8 @@ def run_benchmark(settings: BenchmarkSettings, n_jobs: int = 1, backend: Optiona
                   on_result: Optional[Callable[[dict], object]] = None) -> list[dict]:
     """Run every method for every seed; results sorted by method (as in ``METHODS``), seed and round.
 
-    ``settings`` must be resolved (:meth:`BenchmarkSettings.resolve`). The numbers do
-    not depend on ``n_jobs`` or ``backend``: every job is a pure, single-threaded function.
+    The numbers do not depend on ``n_jobs`` or ``backend``: every job is a pure,
+    single-threaded function.
 
     Parameters
     ----------

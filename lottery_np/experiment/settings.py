@@ -1,4 +1,12 @@
-"""What the benchmark runs: one frozen, picklable settings object shared by every job.
+"""What the benchmark runs: one frozen, picklable settings object shared by every job, whole when made.
+
+Some settings follow from the data: a length in epochs becomes iterations, the
+late-rewinding point and the fine-tuning default to fractions of those iterations,
+and the network's input and output sizes are the data's. So the settings are made
+in one step once the data is known, by :meth:`BenchmarkSettings.for_data`, from
+option values such as the presets ``FULL`` and ``QUICK``::
+
+    settings = BenchmarkSettings.for_data(len(data.X_train), data.n_features, data.n_classes, **QUICK)
 
 Defaults follow Frankle & Carbin (2019) for LeNet-300-100 on MNIST (Adam at 1.2e-3,
 batch 60, layerwise pruning with the output layer at half the hidden layers' rate),
@@ -8,10 +16,13 @@ about half an hour on two cores.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
+from types import MappingProxyType
 from typing import Optional
 
 from .. import validation
+from ..data.loaders import LOADERS
 from ..pruning import LotteryTicketPruner, MagnitudePruner, RewindStrategy, layerwise_schedule
+from ..pruning.options import PrunerBuilder
 from ..training import TrainingConfig, check_start_iteration
 
 METHODS = ("dense", "lottery_ticket", "late_rewind", "magnitude", "random_reinit", "random_mask")
@@ -29,7 +40,10 @@ FINE_TUNE_FRACTION = 0.5
 
 @dataclass(frozen=True)
 class BenchmarkSettings:
-    """Settings of one benchmark run; :meth:`resolve` fills the ones that depend on the data.
+    """Settings of one benchmark run, every one final; make them with :meth:`for_data`.
+
+    Validated on construction: a bad value raises
+    :class:`~lottery_np.validation.SettingError` naming the setting.
 
     Parameters
     ----------
@@ -37,102 +51,104 @@ class BenchmarkSettings:
     seeds : tuple of int
         One run of every method per seed; the seed draws the initialization and the data order.
     target_sparsity : float
-        Fraction of weights removed after the last of ``rounds`` IMP rounds.
+        Fraction of weights removed after the last of ``rounds`` IMP rounds, in (0, 1).
     rounds : int
         IMP pruning rounds; magnitude pruning and the controls run at each round's density.
-    epochs, iterations : float or int, optional
-        Training length of every network: exactly one of them (default 10 epochs); see
-        :meth:`with_length` to change it.
-    eval_every : int
-        Iterations between evaluations (the resolution of the early-stopping iteration).
-    late_rewind_iteration : int, optional
-        ``k`` of ``RewindStrategy.Iteration(k)``; default 1 % of the iterations.
-    fine_tune_iterations : int, optional
-        Magnitude pruning's fine-tuning after the one-shot prune; default half a training.
+    training : TrainingConfig
+        How every network trains, its length counted in iterations.
+    late_rewind_iteration : int
+        ``k`` of ``RewindStrategy.Iteration(k)``, below ``training.iterations``.
+    fine_tune_iterations : int
+        Magnitude pruning's fine-tuning after the one-shot prune.
+    layer_sizes : tuple of int
+        ``(n_features, 300, 100, n_classes)``.
     subset : (n_train, n_val, n_test), optional
-        Keep only the first samples of each split (quick runs).
+        Keep only the first samples of each split (quick runs); None keeps them all.
     data_dir : str, optional
-        Folder of the MNIST files (else ``$LOTTERY_NP_DATA`` or the user cache).
-    layer_sizes : tuple of int, optional
-        Filled by :meth:`resolve`: ``(n_features, 300, 100, n_classes)``.
+        Folder of the MNIST files; None looks in ``$LOTTERY_NP_DATA``, then the user cache.
     """
 
-    dataset: str = "mnist"
-    seeds: tuple = (0, 1, 2)
-    target_sparsity: float = 0.95
-    rounds: int = 5
-    epochs: Optional[float] = 10.0
-    iterations: Optional[int] = None
-    eval_every: int = 200
-    late_rewind_iteration: Optional[int] = None
-    fine_tune_iterations: Optional[int] = None
-    subset: Optional[tuple] = None
+    dataset: str
+    seeds: tuple[int, ...]
+    target_sparsity: float
+    rounds: int
+    training: TrainingConfig
+    late_rewind_iteration: int
+    fine_tune_iterations: int
+    layer_sizes: tuple[int, ...]
+    subset: Optional[tuple[int, int, int]] = None
     data_dir: Optional[str] = None
-    layer_sizes: Optional[tuple] = None
 
     def __post_init__(self):
+        validation.choice("dataset", self.dataset, tuple(LOADERS))
         seeds = tuple(validation.integer(f"seeds[{i}]", seed, minimum=0) for i, seed in enumerate(self.seeds))
         if not seeds or len(set(seeds)) != len(seeds):
             raise validation.SettingError("seeds", "distinct integers, at least one", list(seeds))
         object.__setattr__(self, "seeds", seeds)
-        object.__setattr__(self, "rounds", validation.integer("rounds", self.rounds, minimum=1))
         object.__setattr__(self, "target_sparsity", validation.real("target_sparsity", self.target_sparsity, 0.0, 1.0,
                                                                     low_open=True, high_open=True))
-        object.__setattr__(self, "late_rewind_iteration", validation.optional(
-            validation.integer, "late_rewind_iteration", self.late_rewind_iteration, minimum=0))
-        object.__setattr__(self, "fine_tune_iterations", validation.optional(
-            validation.integer, "fine_tune_iterations", self.fine_tune_iterations, minimum=1))
-        self.training()  # raises a SettingError naming a bad epochs/iterations/eval_every
+        object.__setattr__(self, "rounds", validation.integer("rounds", self.rounds, minimum=1))
+        if not isinstance(self.training, TrainingConfig) or self.training.iterations is None:
+            raise validation.SettingError("training", "a TrainingConfig counted in iterations "
+                                                      "(for_data turns epochs into iterations)", self.training)
+        check_start_iteration(self.late_rewind_iteration, self.training.iterations, "late_rewind_iteration")
+        object.__setattr__(self, "late_rewind_iteration", int(self.late_rewind_iteration))
+        object.__setattr__(self, "fine_tune_iterations", validation.integer(
+            "fine_tune_iterations", self.fine_tune_iterations, minimum=1))
+        object.__setattr__(self, "layer_sizes", tuple(validation.integer(f"layer_sizes[{i}]", size, minimum=1)
+                                                      for i, size in enumerate(self.layer_sizes)))
+        if self.subset is not None:  # its sizes are the data's to check (Dataset.subset)
+            object.__setattr__(self, "subset", tuple(self.subset))
 
-    def with_length(self, epochs: Optional[float] = None, iterations: Optional[int] = None) -> "BenchmarkSettings":
-        """These settings trained for ``epochs`` or for ``iterations`` instead: the one given replaces both.
+    @classmethod
+    def for_data(cls, n_train: int, n_features: int, n_classes: int, *, dataset: str, seeds: tuple[int, ...],
+                 target_sparsity: float, rounds: int, training: TrainingConfig,
+                 late_rewind_iteration: Optional[int] = None, fine_tune_iterations: Optional[int] = None,
+                 subset: Optional[tuple[int, int, int]] = None, data_dir: Optional[str] = None) -> "BenchmarkSettings":
+        """The settings of these options for data of these sizes.
 
-        A preset counts its length one way (``QUICK`` in iterations, ``FULL`` in epochs);
-        ``dataclasses.replace(FULL, iterations=300)`` would keep ``FULL``'s epochs too
-        and be refused, so a new length goes through here.
+        Parameters
+        ----------
+        n_train, n_features, n_classes : int
+            Training samples, input size and classes of the data (after ``subset``).
+        training : TrainingConfig
+            May count its length in epochs: they become iterations of ``n_train`` samples.
+        late_rewind_iteration, fine_tune_iterations : int, optional
+            Default: 1 % of the iterations (at least 1), and half of them.
+        dataset, seeds, target_sparsity, rounds, subset, data_dir
+            As the settings hold them (see the class).
 
         Raises
         ------
-        ValueError
-            If both or neither are given, or the one given is not a valid length.
+        SettingError
+            Naming the first bad option, e.g. a ``late_rewind_iteration`` not below the iterations.
         """
-        return replace(self, epochs=epochs, iterations=iterations)
+        iterations = training.total_iterations(n_train)
+        if late_rewind_iteration is None:
+            late_rewind_iteration = max(1, round(LATE_REWIND_FRACTION * iterations))
+        if fine_tune_iterations is None:
+            fine_tune_iterations = max(1, round(FINE_TUNE_FRACTION * iterations))
+        return cls(dataset=dataset, seeds=seeds, target_sparsity=target_sparsity, rounds=rounds,
+                   training=replace(training, iterations=iterations, epochs=None),
+                   late_rewind_iteration=late_rewind_iteration, fine_tune_iterations=fine_tune_iterations,
+                   layer_sizes=(n_features, *HIDDEN_LAYERS, n_classes), subset=subset, data_dir=data_dir)
 
-    def training(self) -> TrainingConfig:
-        """How every network trains (the paper's Adam, learning rate and batch size)."""
-        return TrainingConfig(iterations=self.iterations, epochs=self.epochs, eval_every=self.eval_every)
-
-    def resolve(self, n_train: int, n_features: int, n_classes: int) -> "BenchmarkSettings":
-        """These settings with the data-dependent defaults filled in: what the jobs receive.
-
-        Epochs become iterations, the late-rewinding point defaults to 1 % of them, the
-        fine-tuning to half of them, and the layer sizes become ``(n_features, 300, 100, n_classes)``.
-
-        Raises
-        ------
-        ValueError
-            If ``late_rewind_iteration`` is not below the number of iterations.
-        """
-        iterations = self.training().total_iterations(n_train)
-        late = self.late_rewind_iteration
-        if late is None:
-            late = max(1, round(LATE_REWIND_FRACTION * iterations))
-        check_start_iteration(late, iterations, "late_rewind_iteration")
-        return replace(self, iterations=iterations, epochs=None, late_rewind_iteration=late,
-                       fine_tune_iterations=self.fine_tune_iterations or max(1, round(FINE_TUNE_FRACTION * iterations)),
-                       layer_sizes=(n_features, *HIDDEN_LAYERS, n_classes))
+    def _trained(self, builder: PrunerBuilder, seed: int) -> PrunerBuilder:
+        """``builder`` set to train every round as ``training`` says, with data order ``seed``."""
+        t = self.training
+        return (builder.iterations(t.iterations).eval_every(t.eval_every).batch_size(t.batch_size)
+                .optimizer(t.optimizer, t.learning_rate).momentum(t.momentum)
+                .adam_bias_correction(t.adam_bias_correction).seed(seed))
 
     def lottery_pruner(self, seed: int, rewind: RewindStrategy) -> LotteryTicketPruner:
         """IMP to ``target_sparsity`` in ``rounds`` rounds, rewinding with ``rewind``."""
-        return (LotteryTicketPruner.builder().target_sparsity(self.target_sparsity).pruning_rounds(self.rounds)
-                .iterations(self.iterations).eval_every(self.eval_every).seed(seed)
-                .rewind_strategy(rewind).build())
+        builder = LotteryTicketPruner.builder().target_sparsity(self.target_sparsity).pruning_rounds(self.rounds)
+        return self._trained(builder, seed).rewind_strategy(rewind).build()
 
     def magnitude_pruner(self, seed: int, density: float) -> MagnitudePruner:
         """One-shot magnitude pruning of a trained network down to ``density``, then fine-tuning."""
-        return (MagnitudePruner.builder().pretrained().pruning_rounds(1).target_sparsity(1.0 - density)
-                .iterations(self.iterations).fine_tune_iterations(self.fine_tune_iterations)
-                .eval_every(self.eval_every).seed(seed).build())
+        builder = MagnitudePruner.builder().pretrained().pruning_rounds(1).target_sparsity(1.0 - density)
+        return self._trained(builder, seed).fine_tune_iterations(self.fine_tune_iterations).build()
 
     def densities(self) -> list[float]:
         """Density of every IMP round (round 0 = 1.0), from the same schedule the pruner follows."""
@@ -142,13 +158,16 @@ class BenchmarkSettings:
         return [float(c) / sum(sizes) for c in counts.sum(axis=1)]
 
     def to_dict(self) -> dict:
-        """Plain values for JSON."""
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+        """Plain values for JSON; ``training`` as a dict of its fields."""
+        return {name: list(value) if isinstance(value, tuple) else value for name, value in asdict(self).items()}
 
 
-QUICK = BenchmarkSettings(dataset="digits", seeds=(0, 1), target_sparsity=0.8, rounds=2, epochs=None,
-                          iterations=200, eval_every=20)
-"""A smoke run on the 8x8 digits (a 64-300-100-10 network) that takes seconds; the tests run it."""
+QUICK = MappingProxyType({"dataset": "digits", "seeds": (0, 1), "target_sparsity": 0.8, "rounds": 2,
+                          "training": TrainingConfig(iterations=200, eval_every=20)})
+"""A smoke run on the 8x8 digits (a 64-300-100-10 network) that takes seconds; the tests run it.
 
-FULL = BenchmarkSettings()
+Like ``FULL``, the keyword arguments of :meth:`BenchmarkSettings.for_data` but the data's sizes."""
+
+FULL = MappingProxyType({"dataset": "mnist", "seeds": (0, 1, 2), "target_sparsity": 0.95, "rounds": 5,
+                         "training": TrainingConfig(epochs=10.0, eval_every=200)})
 """The MNIST benchmark of ``benchmarks/lth_vs_magnitude.py``."""

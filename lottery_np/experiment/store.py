@@ -8,11 +8,11 @@ job, named after the job, and one ``.npz`` beside each ``lottery_ticket`` job's:
     OUT/jobs/lottery_ticket-seed0.npz       # every round's masks, for the control jobs
     OUT/jobs/random_mask-seed0-round1.json
 
-A JSON file holds ``{"settings", "result", "masks"}``: the resolved settings the job ran
-under, its result dict without the masks, and the name of the masks' ``.npz`` (None if
-the job has none), whose arrays are ``round_<r>_layer_<l>`` (uint8). Both files are
-written atomically and the ``.npz`` first, so a job is finished exactly when its JSON
-file exists. Resuming loads every finished job after checking that it ran under the
+A JSON file holds ``{"settings", "result", "masks"}``: the settings the job ran under
+(:meth:`~.settings.BenchmarkSettings.to_dict`), its result dict without the masks, and
+the name of the masks' ``.npz`` (None if the job has none), whose arrays are
+``round_<r>_layer_<l>`` (uint8). Both files are written atomically and the ``.npz``
+first, so a job is finished exactly when its JSON file exists. Resuming loads every finished job after checking that it ran under the
 same settings: a job of other settings would silently mix two experiments.
 """
 from __future__ import annotations
@@ -88,14 +88,14 @@ def load_jobs(folder: Path, settings: BenchmarkSettings) -> list[dict]:
     ValueError
         Naming the file and every setting that differs, or a file that cannot be read.
     """
-    expected = json.loads(json.dumps(settings.to_dict()))  # tuples become lists, as in the files
+    expected = _flat(json.loads(json.dumps(settings.to_dict())))  # tuples become lists, as in the files
     results = []
     for path in sorted(Path(folder).glob("*.json")):
         try:
             record = json.loads(path.read_text())
-            saved, result = record["settings"], record["result"]
+            saved, result = _flat(record["settings"]), record["result"]
             result_key(result)
-        except (ValueError, KeyError, TypeError) as error:
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
             raise ValueError(f"{path} is not a finished job's file ({error})") from None
         differ = [f"{name}={saved.get(name)!r} (now {expected.get(name)!r})"
                   for name in dict.fromkeys([*expected, *saved]) if saved.get(name) != expected.get(name)]
@@ -106,6 +106,17 @@ def load_jobs(folder: Path, settings: BenchmarkSettings) -> list[dict]:
             result["masks"] = _load_masks(path.parent / record["masks"], path)
         results.append(result)
     return results
+
+
+def _flat(settings: dict, prefix: str = "") -> dict:
+    """``{"training": {"iterations": 200}}`` as ``{"training.iterations": 200}``: a difference names one setting."""
+    flat = {}
+    for name, value in settings.items():
+        if isinstance(value, dict):
+            flat.update(_flat(value, f"{prefix}{name}."))
+        else:
+            flat[prefix + name] = value
+    return flat
 
 
 def _load_masks(path: Path, owner: Path) -> list[list[np.ndarray]]:

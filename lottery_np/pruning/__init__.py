@@ -5,8 +5,10 @@ The pieces, in the order data flows through them:
 * :mod:`.schedule` -- how many weights each round keeps;
 * :mod:`.masks` -- magnitude pruning as pure functions on masks;
 * :mod:`.rewind` -- where the survivors restart;
-* :mod:`.loop` -- the prune-and-retrain loop (with checkpoints in :mod:`.checkpoint`);
+* :mod:`.loop` -- the prune-and-retrain loop, measuring each round in a :class:`RoundRecord` (:mod:`.record`),
+  with checkpoints in :mod:`.checkpoint`;
 * :mod:`.lottery` -- :class:`LotteryTicketPruner`, returning a :class:`WinningTicket` (:mod:`.ticket`);
+  tickets and checkpoints share one file layout (:mod:`.layout`);
 * :mod:`.baseline` -- :class:`MagnitudePruner`, prune-and-fine-tune without rewinding;
 * :mod:`.controls` -- random reinitialization and random masks.
 """
@@ -14,16 +16,16 @@ from .baseline import MagnitudePruner, PrunedNetwork
 from .controls import random_mask_model, random_reinit_model
 from .lottery import LotteryTicketPruner
 from .masks import prune_global, prune_layerwise, random_masks
-from .rewind import Rewinder, RewindStrategy
+from .record import RoundRecord
+from .rewind import RewindStrategy
 from .schedule import global_schedule, layerwise_schedule
-from .ticket import RoundRecord, WinningTicket
+from .ticket import WinningTicket
 
 __all__ = [
     "LotteryTicketPruner",
     "MagnitudePruner",
     "PrunedNetwork",
     "RewindStrategy",
-    "Rewinder",
     "RoundRecord",
     "WinningTicket",
     "global_schedule",

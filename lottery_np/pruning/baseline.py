@@ -3,8 +3,11 @@
 "Existing" magnitude pruning (Han et al., 2015) trains the dense network, prunes
 its smallest weights, and *fine-tunes* the trained survivors -- nothing is rewound.
 One round is one-shot pruning; several rounds prune and fine-tune iteratively.
-Fine-tuning uses a tenth of the training learning rate by default, as fine-tuning
-usually continues at a lowered rate (Renda et al., 2020, compare the two).
+
+It runs the lottery ticket search's loop with the restart of learning-rate rewinding,
+``RewindStrategy.LearningRate`` (from the trained weights), and a fine-tuning schedule
+in place of the original one: a tenth of the training learning rate by default, as
+fine-tuning usually continues at a lowered rate (Renda et al., 2020, compare the two).
 """
 from __future__ import annotations
 
@@ -13,9 +16,10 @@ from dataclasses import dataclass, replace
 from typing import Optional
 
 from ..model import MLP, Parameters
-from .loop import RestartPolicy, run_iterative_pruning
+from .loop import run_iterative_pruning
 from .options import PrunerBuilder, PruningOptions
-from .ticket import RoundRecord
+from .record import RoundRecord
+from .rewind import RewindStrategy
 
 
 @dataclass
@@ -60,16 +64,17 @@ class MagnitudePruner:
         test_data: Optional[tuple] = None,
         checkpoint: Optional[str | os.PathLike] = None,
         resume: bool = False,
+        overwrite: bool = False,
         progress: bool = False,
     ) -> PrunedNetwork:
         """Train (unless built ``pretrained``), prune and fine-tune a copy of ``model``.
 
-        Takes the same data arguments as :meth:`LotteryTicketPruner.find_ticket`.
+        Takes the same data, checkpoint and progress arguments as :meth:`LotteryTicketPruner.find_ticket`.
         """
-        policy = RestartPolicy(keep_trained=True, rewind_iteration=0, retrain=self.fine_tune_config,
-                               train_dense=not self.pretrained)
-        state = run_iterative_pruning(model, train_data, self.options, policy, test_data=test_data,
-                                      checkpoint=checkpoint, resume=resume, progress=progress)
+        state = run_iterative_pruning(model, train_data, self.options, RewindStrategy.LearningRate,
+                                      retrain=self.fine_tune_config, train_dense=not self.pretrained,
+                                      test_data=test_data, checkpoint=checkpoint, resume=resume, overwrite=overwrite,
+                                      progress=progress)
         pruned = MLP(model.layer_sizes, dtype=model.dtype)
         pruned.set_masks(state.masks[-1])
         pruned.set_parameters(Parameters(state.trained[-1].weights, state.trained[-1].biases))

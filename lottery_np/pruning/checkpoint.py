@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-import numpy as np
-
 from ..archive import NpzArchive
 from ..model import Parameters
 from ..storage import json_array, save_npz_atomic
-from .ticket import read_history
+from .layout import (array_key, layer_shapes, layer_sizes_array, mask_arrays, mask_keys, parameter_arrays,
+                     parameter_keys, read_masks, read_parameters)
+from .record import read_history
 
 
 @dataclass
@@ -43,61 +43,69 @@ class RunState:
         return len(self.history)
 
 
-def _put(arrays: dict, prefix: str, params: Parameters) -> None:
-    for layer, (w, b) in enumerate(zip(params.weights, params.biases)):
-        arrays[f"{prefix}_w{layer}"] = w
-        arrays[f"{prefix}_b{layer}"] = b
+# An older lottery_np named a checkpoint's arrays {prefix}_w{l}, {prefix}_b{l} and round{r}_mask{l}.
+_OLD_LAYOUT_KEY = "initial_w0"
 
 
-def _get(archive: NpzArchive, prefix: str, shapes: list[tuple[int, int]]) -> Parameters:
-    return Parameters(
-        [archive.floats(f"{prefix}_w{layer}", shape) for layer, shape in enumerate(shapes)],
-        [archive.floats(f"{prefix}_b{layer}", shape[1:]) for layer, shape in enumerate(shapes)],
-    )
+def _round_prefix(r: int, part: str = "") -> str:
+    """Key prefix of round ``r``'s mask (``part`` empty) or of its ``"start"`` or ``"trained"`` parameters."""
+    return f"round{r}_{part}_" if part else f"round{r}_"
 
 
 def save_checkpoint(path: str | os.PathLike, state: RunState, fingerprint: dict) -> None:
-    """Write ``state`` atomically; ``fingerprint`` identifies the run's settings."""
+    """Write ``state`` atomically in the layout of :mod:`.layout`; ``fingerprint`` identifies the run's settings.
+
+    Keys: ``layer_sizes``, ``meta`` (JSON: ``fingerprint``, ``history``, ``has_snapshot``), the
+    parameters under the prefixes ``initial_``, ``snapshot_`` (late rewinding only),
+    ``round{r}_start_`` and ``round{r}_trained_``, and the masks under ``round{r}_``.
+    """
     meta = {"fingerprint": fingerprint, "history": [r.to_dict() for r in state.history],
-            "has_snapshot": state.rewind_snapshot is not None, "n_layers": len(state.initial.weights)}
-    arrays = {"meta": json_array(meta)}
-    _put(arrays, "initial", state.initial)
+            "has_snapshot": state.rewind_snapshot is not None}
+    sizes = [state.initial.weights[0].shape[0], *(w.shape[1] for w in state.initial.weights)]
+    arrays = {"layer_sizes": layer_sizes_array(sizes), "meta": json_array(meta),
+              **parameter_arrays("initial_", state.initial)}
     if state.rewind_snapshot is not None:
-        _put(arrays, "snapshot", state.rewind_snapshot)
+        arrays.update(parameter_arrays("snapshot_", state.rewind_snapshot))
     for r in range(state.rounds_done):
-        for layer, mask in enumerate(state.masks[r]):
-            arrays[f"round{r}_mask{layer}"] = mask.astype(np.uint8)
-        _put(arrays, f"round{r}_start", state.starts[r])
-        _put(arrays, f"round{r}_trained", state.trained[r])
+        arrays.update(mask_arrays(_round_prefix(r), state.masks[r]))
+        arrays.update(parameter_arrays(_round_prefix(r, "start"), state.starts[r]))
+        arrays.update(parameter_arrays(_round_prefix(r, "trained"), state.trained[r]))
     save_npz_atomic(path, arrays)
 
 
 def load_checkpoint(path: str | os.PathLike, fingerprint: dict) -> RunState:
-    """Read a checkpoint, refusing one written with other settings or damaged since.
+    """Read a checkpoint, refusing one written with other settings, by an older lottery_np, or damaged since.
+
+    ``fingerprint`` is the run's (see :func:`save_checkpoint`); it names the run's ``layer_sizes``.
 
     Raises
     ------
     ValueError
-        If the checkpoint's settings differ from ``fingerprint`` (each difference is named).
+        If the checkpoint's settings differ from ``fingerprint`` (each difference is named),
+        or an older lottery_np wrote it in a layout this one does not resume from.
     CorruptFileError
         Naming the file and the key, if the file is not a checkpoint or any array or
         the history is not what a run writes.
     """
     archive = NpzArchive(path, "pruning checkpoint")
-    meta = archive.json("meta", {"fingerprint": dict, "history": list, "has_snapshot": bool, "n_layers": int})
+    if _OLD_LAYOUT_KEY in archive.keys:
+        raise ValueError(f"{path} was written by an older lottery_np (its arrays are named like {_OLD_LAYOUT_KEY}) "
+                         "and cannot be resumed by this version: start the run afresh, without --resume "
+                         "(resume=True), after deleting it or choosing another checkpoint path")
+    sizes = archive.layer_sizes("layer_sizes")
+    meta = archive.json("meta", {"fingerprint": dict, "history": list, "has_snapshot": bool})
     differences = _differences(fingerprint, meta["fingerprint"])
     if differences:
         raise ValueError(f"{path} was written by a run with other settings: {'; '.join(differences)}; "
                          f"resume with its settings, delete it, or choose another checkpoint path")
     history = read_history(archive, "meta", meta["history"])
-    n_layers = meta["n_layers"]
-    if not 1 <= n_layers <= len(archive.keys):  # bounded first: it sizes the list of keys
-        archive.fail("meta", f"n_layers must be a layer count the file can hold, got {n_layers}")
-    archive.require(_keys(n_layers, len(history), meta["has_snapshot"]))
-    shapes = _layer_shapes(archive, n_layers, fingerprint.get("layer_sizes"))
-    state = RunState(initial=_get(archive, "initial", shapes), history=history)
+    if list(sizes) != list(fingerprint["layer_sizes"]):
+        archive.fail("layer_sizes", f"are {list(sizes)}, not the run's {list(fingerprint['layer_sizes'])}")
+    archive.require(_keys(len(sizes) - 1, len(history), meta["has_snapshot"]))
+    shapes = layer_shapes(sizes)
+    state = RunState(initial=read_parameters(archive, "initial_", shapes), history=history)
     if meta["has_snapshot"]:
-        state.rewind_snapshot = _get(archive, "snapshot", shapes)
+        state.rewind_snapshot = read_parameters(archive, "snapshot_", shapes)
     for r in range(len(history)):
         _read_round(archive, r, shapes, state)
     return state
@@ -105,39 +113,26 @@ def load_checkpoint(path: str | os.PathLike, fingerprint: dict) -> RunState:
 
 def _keys(n_layers: int, rounds: int, has_snapshot: bool) -> list[str]:
     """Every key :func:`save_checkpoint` writes for a run of ``rounds`` finished rounds."""
-    prefixes = ["initial", *(["snapshot"] if has_snapshot else []),
-                *(f"round{r}_{part}" for r in range(rounds) for part in ("start", "trained"))]
-    parameters = [f"{prefix}_{kind}{layer}" for prefix in prefixes for kind in "wb" for layer in range(n_layers)]
-    return ["meta", *parameters, *(f"round{r}_mask{layer}" for r in range(rounds) for layer in range(n_layers))]
+    prefixes = ["initial_", *(["snapshot_"] if has_snapshot else []),
+                *(_round_prefix(r, part) for r in range(rounds) for part in ("start", "trained"))]
+    return ["layer_sizes", "meta", *(key for prefix in prefixes for key in parameter_keys(prefix, n_layers)),
+            *(key for r in range(rounds) for key in mask_keys(_round_prefix(r), n_layers))]
 
 
 def _read_round(archive: NpzArchive, r: int, shapes: list[tuple[int, int]], state: RunState) -> None:
     """Append round ``r``'s masks and parameters to ``state``: masks only shrink, pruned weights are 0."""
-    masks = [archive.mask(f"round{r}_mask{layer}", shape) for layer, shape in enumerate(shapes)]
+    masks = read_masks(archive, _round_prefix(r), shapes)
     for layer, mask in enumerate(masks):
         if r and (mask > state.masks[-1][layer]).any():
-            archive.fail(f"round{r}_mask{layer}", f"keeps weights that round {r - 1} pruned (masks only lose entries)")
+            archive.fail(array_key(_round_prefix(r), "mask", layer),
+                         f"keeps weights that round {r - 1} pruned (masks only lose entries)")
     state.masks.append(masks)
     for part, runs in (("start", state.starts), ("trained", state.trained)):
-        runs.append(_get(archive, f"round{r}_{part}", shapes))
+        runs.append(read_parameters(archive, _round_prefix(r, part), shapes))
         for layer, (weights, mask) in enumerate(zip(runs[-1].weights, masks)):
             if weights[mask == 0].any():
-                archive.fail(f"round{r}_{part}_w{layer}", f"is nonzero where round{r}_mask{layer} prunes it")
-
-
-def _layer_shapes(archive: NpzArchive, n_layers: int, layer_sizes) -> list[tuple[int, int]]:
-    """The ``(fan_in, fan_out)`` of every layer, read off the initial weights, which must chain."""
-    shapes = []
-    for layer in range(n_layers):
-        shape = archive.array(f"initial_w{layer}").shape
-        if len(shape) != 2 or min(shape) < 1 or (shapes and shape[0] != shapes[-1][1]):
-            archive.fail(f"initial_w{layer}", f"has shape {shape}, not (fan_in, fan_out) following the layer before")
-        shapes.append(shape)
-    sizes = [shapes[0][0]] + [fan_out for _, fan_out in shapes]
-    if layer_sizes is not None and sizes != list(layer_sizes):
-        archive.fail("initial_w0", f"and the next initial weights make layer sizes {sizes}, "
-                                   f"not the run's {list(layer_sizes)}")
-    return shapes
+                archive.fail(array_key(_round_prefix(r, part), "weights", layer),
+                             f"is nonzero where {array_key(_round_prefix(r), 'mask', layer)} prunes it")
 
 
 _ABSENT = object()

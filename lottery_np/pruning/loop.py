@@ -1,16 +1,18 @@
 """The prune-and-retrain loop that every pruner runs.
 
 Round 0 trains the dense network. Each later round prunes the surviving weights
-of smallest magnitude down to the schedule's count, restarts the survivors from
-a point that the pruner chooses (the initialization, an early iteration, or the
-trained weights), and trains again. Only the restart point differs between the
-lottery ticket search and the magnitude-pruning baseline.
+of smallest magnitude down to the schedule's count, restarts the survivors where the
+pruner's :class:`~lottery_np.pruning.rewind.RewindStrategy` says (the initialization,
+an early iteration, or the trained weights), and trains again with the pruner's
+retraining schedule. The lottery ticket search and the magnitude-pruning baseline
+differ only in those two: the baseline restarts from the trained weights
+(``RewindStrategy.LearningRate``) and retrains with its fine-tuning schedule.
 """
 from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass
+from dataclasses import asdict
 from typing import Optional
 
 import numpy as np
@@ -20,41 +22,17 @@ from .. import validation
 from ..data import Dataset, as_dataset
 from ..model import MLP
 from ..failure import DidNotLearnError, learned
-from ..training import TrainingConfig, check_split, check_start_iteration, evaluate_once, train
+from ..training import TrainingConfig, check_fits, check_start_iteration, evaluate_once, train
 from .checkpoint import RunState, check_checkpoint_target, checkpoint_exists, load_checkpoint, save_checkpoint
 from .masks import prune_global, prune_layerwise
 from .options import PruningOptions
-from .rewind import Rewinder
+from .record import RoundRecord
+from .rewind import RewindStrategy
 from .schedule import global_schedule, layerwise_schedule
-from .ticket import RoundRecord
 
 NUMERICS_VERSION = 2
 """Bumped whenever a change alters the numbers a run produces (2: per-epoch data order, float64-formed
 Adam constants), so that a checkpoint of an older version is not resumed into a run it never was."""
-
-
-@dataclass(frozen=True)
-class RestartPolicy:
-    """Where each pruned round restarts and how it trains.
-
-    Attributes
-    ----------
-    keep_trained : bool
-        Restart from the previous round's trained weights (learning-rate rewinding,
-        fine-tuning) instead of from a snapshot of the dense run.
-    rewind_iteration : int
-        Snapshot iteration of the dense run to rewind to (0 = initialization);
-        pruned rounds then train from this iteration on.
-    retrain : TrainingConfig
-        Training of rounds 1, 2, ...; round 0 uses ``options.training``.
-    train_dense : bool
-        Train the dense network in round 0 (False: the model given is already trained).
-    """
-
-    keep_trained: bool
-    rewind_iteration: int
-    retrain: TrainingConfig
-    train_dense: bool = True
 
 
 def as_training_data(train_data, options: PruningOptions, test_data=None) -> Dataset:
@@ -79,14 +57,6 @@ def _data_digest(data: Dataset) -> str:
     if data.X_test is not None:
         splits.append((data.X_test, data.y_test))
     return _digest(*(part for X, y in splits for part in (np.asarray(y), np.asarray(X)[::97])))
-
-
-def _check_fits(model: MLP, data: Dataset) -> None:
-    """Check every split against the model before the first round trains."""
-    for split, name in (("train", "training set"), ("val", "validation set"), ("test", "test set")):
-        X, y = getattr(data, f"X_{split}"), getattr(data, f"y_{split}")
-        if X is not None:
-            check_split(name, X, y, model.layer_sizes)
 
 
 class PruningSchedule:
@@ -116,12 +86,22 @@ class PruningSchedule:
         return prune_layerwise(weights, masks, self.counts[pruning_round])
 
 
+def run_fingerprint(model: MLP, data: Dataset, options: PruningOptions, rewind: RewindStrategy,
+                    retrain: TrainingConfig, train_dense: bool) -> dict:
+    """Everything that determines a run's numbers, as plain values, to recognise its checkpoint when resuming."""
+    return {**options.fingerprint(), "rewind": str(rewind), "retrain": asdict(retrain), "train_dense": train_dense,
+            "layer_sizes": list(model.layer_sizes), "data": _data_digest(data),
+            "initial_weights": _digest(*model.weights, *model.biases), "numerics": NUMERICS_VERSION}
+
+
 def run_iterative_pruning(
     model: MLP,
     train_data,
     options: PruningOptions,
-    policy: RestartPolicy,
+    rewind: RewindStrategy,
     *,
+    retrain: Optional[TrainingConfig] = None,
+    train_dense: bool = True,
     test_data: Optional[tuple] = None,
     checkpoint: Optional[str | os.PathLike] = None,
     resume: bool = False,
@@ -134,6 +114,12 @@ def run_iterative_pruning(
     ----------
     train_data, test_data
         As :func:`as_training_data` takes them.
+    rewind : RewindStrategy
+        Where each pruned round restarts.
+    retrain : TrainingConfig, optional
+        Training of rounds 1, 2, ... (default: ``options.training``, which round 0 uses).
+    train_dense : bool
+        Train the dense network in round 0 (False: the model given is already trained).
     checkpoint : path, optional
         Written atomically after every finished round.
     resume : bool
@@ -148,15 +134,16 @@ def run_iterative_pruning(
     """
     if not isinstance(model, MLP):
         raise TypeError(f"model must be an MLP, got {type(model).__name__}")
+    if not isinstance(rewind, RewindStrategy):
+        raise validation.SettingError("rewind", "a RewindStrategy", rewind)
+    retrain = options.training if retrain is None else retrain
     data = as_training_data(train_data, options, test_data)
-    _check_fits(model, data)
+    check_fits(model, data)
     total = options.training.total_iterations(len(data.X_train))
-    check_start_iteration(policy.rewind_iteration, min(total, policy.retrain.total_iterations(len(data.X_train))),
+    check_start_iteration(rewind.start_iteration, min(total, retrain.total_iterations(len(data.X_train))),
                           "rewind_iteration")
     schedule = PruningSchedule(model, options)
-    fingerprint = {**options.fingerprint(), "policy": repr(policy), "layer_sizes": list(model.layer_sizes),
-                   "data": _data_digest(data), "initial_weights": _digest(*model.weights, *model.biases),
-                   "numerics": NUMERICS_VERSION}
+    fingerprint = run_fingerprint(model, data, options, rewind, retrain, train_dense)
     if checkpoint is not None:
         check_checkpoint_target(checkpoint, fingerprint, resume, overwrite)
     work = model.copy()
@@ -166,7 +153,8 @@ def run_iterative_pruning(
         state = RunState(initial=work.get_parameters())
     bar = tqdm(total=options.pruning_rounds + 1, initial=state.rounds_done, desc="pruning rounds", disable=not progress)
     while state.rounds_done <= options.pruning_rounds:
-        _run_round(work, data, options, policy, schedule, state, progress)
+        config = retrain if state.rounds_done else options.training
+        _run_round(work, data, options.seed, config, rewind, train_dense, schedule, state, progress)
         if state.rounds_done == 1:
             _check_learned(state.history[0], data)
         if checkpoint is not None:
@@ -188,32 +176,29 @@ def _check_learned(dense, data) -> None:
             "check the data and try a smaller learning_rate or a longer training")
 
 
-def _run_round(work: MLP, data, options: PruningOptions, policy: RestartPolicy, schedule: PruningSchedule,
-               state: RunState, progress: bool) -> None:
-    """Prune (after round 0), restart, train, and append the round to ``state``."""
+def _run_round(work: MLP, data, seed: int, config: TrainingConfig, rewind: RewindStrategy, train_dense: bool,
+               schedule: PruningSchedule, state: RunState, progress: bool) -> None:
+    """Prune (after round 0), restart where ``rewind`` says, train with ``config``, and append the round to ``state``."""
     r = state.rounds_done
     if r == 0:
         masks = work.masks
         work.set_parameters(state.initial)
-        snapshot_at = [policy.rewind_iteration] if policy.rewind_iteration and not policy.keep_trained else []
-        config, start_iteration = options.training, 0
+        snapshot_at = [] if rewind.snapshot_iteration is None else [rewind.snapshot_iteration]
+        start_iteration = 0
     else:
         masks = schedule.prune(state.trained[-1].weights, state.masks[-1], r)
         work.set_masks(masks)
-        restart = state.trained[-1] if policy.keep_trained else (state.rewind_snapshot or state.initial)
-        Rewinder(restart).rewind(work)
-        snapshot_at, config = [], policy.retrain
-        start_iteration = 0 if policy.keep_trained else policy.rewind_iteration
+        work.set_parameters(rewind.restart_point(state.initial, state.rewind_snapshot, state.trained[-1]))
+        snapshot_at, start_iteration = [], rewind.start_iteration
     start = work.get_parameters()
-    if r == 0 and not policy.train_dense:
+    if r == 0 and not train_dense:
         result = evaluate_once(work, data)
     else:
-        result = train(work, data, config, seed=options.seed, snapshot_at=snapshot_at,
-                       start_iteration=start_iteration, progress=progress, description=f"round {r}")
+        result = train(work, data, config, seed=seed, snapshot_at=snapshot_at, start_iteration=start_iteration,
+                       progress=progress, description=f"round {r}")
     if snapshot_at:
-        state.rewind_snapshot = result.snapshots[policy.rewind_iteration]
+        state.rewind_snapshot = result.snapshots[rewind.snapshot_iteration]
     state.masks.append(masks)
     state.starts.append(start)
     state.trained.append(work.get_parameters())
     state.history.append(RoundRecord.from_training(r, work, result))
-

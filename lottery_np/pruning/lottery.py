@@ -21,7 +21,7 @@ from .. import validation
 from ..model import MLP
 from ..failure import learned
 from ..training import check_start_iteration
-from .loop import RestartPolicy, as_training_data, run_iterative_pruning
+from .loop import as_training_data, run_iterative_pruning
 from .options import PrunerBuilder, PruningOptions
 from .rewind import RewindStrategy
 from .ticket import WinningTicket
@@ -97,13 +97,8 @@ class LotteryTicketPruner:
         TrainingDivergedError
             If a round's training diverges.
         """
-        policy = RestartPolicy(
-            keep_trained=self.rewind.keeps_trained_weights,
-            rewind_iteration=self.rewind.start_iteration,
-            retrain=self.options.training,
-        )
         data = as_training_data(train_data, self.options, test_data)
-        state = run_iterative_pruning(model, data, self.options, policy, checkpoint=checkpoint, resume=resume,
+        state = run_iterative_pruning(model, data, self.options, self.rewind, checkpoint=checkpoint, resume=resume,
                                       overwrite=overwrite, progress=progress)
         self.tickets_ = [
             WinningTicket(

@@ -7,37 +7,78 @@
   (Frankle et al., "Stabilizing the Lottery Ticket Hypothesis", 2019; "Linear Mode
   Connectivity and the Lottery Ticket Hypothesis", ICML 2020). Training then runs
   the remaining iterations from ``k``.
-* ``RewindStrategy.LearningRate`` -- learning-rate rewinding: keep the trained
-  weights and retrain them with the original schedule (Renda et al., "Comparing
-  Rewinding and Fine-tuning in Neural Network Pruning", ICLR 2020).
+* ``RewindStrategy.LearningRate`` -- keep the trained weights: nothing is rewound but
+  the training schedule. Retrained with the original schedule, this is learning-rate
+  rewinding; with a short, low-rate schedule it is the fine-tuning of the
+  magnitude-pruning baseline (Renda et al., "Comparing Rewinding and Fine-tuning in
+  Neural Network Pruning", ICLR 2020, compare exactly these two).
+
+The restart is the whole difference between these methods, so it is coded once, in
+:meth:`RewindStrategy.restart_point`, and every pruner's loop reads it from there.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Optional
 
 from .. import validation
-from ..model import MLP, Parameters, apply_mask
+from ..model import Parameters
+
+KINDS = ("init", "iteration", "lr")
 
 
-@dataclass(frozen=True)
+class _Member:
+    """A class attribute holding an instance of the class it belongs to, built when first read.
+
+    A class body cannot create instances of the class it is defining (the class does not
+    exist yet), so the member keeps its arguments and builds the one instance on first use.
+    """
+
+    def __init__(self, *args):
+        self.args = args
+        self.instance = None
+
+    def __get__(self, obj, owner):
+        if self.instance is None:
+            self.instance = owner(*self.args)
+        return self.instance
+
+
+@dataclass(frozen=True, repr=False)
 class RewindStrategy:
-    """One of ``RewindStrategy.Init``, ``RewindStrategy.Iteration(k)``, ``RewindStrategy.LearningRate``."""
+    """One of ``RewindStrategy.Init``, ``RewindStrategy.Iteration(k)``, ``RewindStrategy.LearningRate``.
+
+    Immutable, hashable and comparable; it pickles as its text (:meth:`parse` of ``str()``).
+
+    Attributes
+    ----------
+    kind : {"init", "iteration", "lr"}
+    iteration : int
+        ``k`` of late rewinding (0 for the other kinds).
+    """
 
     kind: str
     iteration: int = 0
 
-    Init = None  # set below: a class attribute cannot hold its own class inside the body
-    LearningRate = None
+    Init = _Member("init")
+    LearningRate = _Member("lr")
+
+    def __post_init__(self):
+        validation.choice("kind", self.kind, KINDS)
+        if self.kind == "iteration":
+            object.__setattr__(self, "iteration", validation.integer("rewind_iteration", self.iteration, minimum=0))
+        elif self.iteration != 0:
+            raise validation.SettingError("iteration", f"0 for the {self.kind!r} strategy", self.iteration)
 
     @staticmethod
     def Iteration(k: int) -> "RewindStrategy":  # noqa: N802 - spelled like the other members
         """Late rewinding to the weights after ``k`` training iterations of the dense run."""
-        return RewindStrategy("iteration", validation.integer("rewind_iteration", k, minimum=0))
+        return RewindStrategy("iteration", k)
 
     @staticmethod
     def parse(text: str) -> "RewindStrategy":
-        """Read ``"init"``, ``"iteration:K"`` or ``"lr"`` (the command line's spelling)."""
+        """Read ``"init"``, ``"iteration:K"`` or ``"lr"`` (the command line's spelling, and ``str()``'s)."""
         if text == "init":
             return RewindStrategy.Init
         if text == "lr":
@@ -49,39 +90,47 @@ class RewindStrategy:
 
     @property
     def start_iteration(self) -> int:
-        """Iteration at which training resumes after rewinding (``k`` for late rewinding, else 0)."""
-        return self.iteration if self.kind == "iteration" else 0
+        """Iteration at which a pruned round's training resumes (``k`` for late rewinding, else 0)."""
+        return self.iteration
 
     @property
     def keeps_trained_weights(self) -> bool:
-        """True for learning-rate rewinding, which restarts from the trained weights."""
+        """True when a pruned round restarts from the previous round's trained weights."""
         return self.kind == "lr"
 
+    @property
+    def snapshot_iteration(self) -> Optional[int]:
+        """The iteration of the dense run whose weights must be kept to rewind to (None: none is needed).
+
+        Only late rewinding with ``k > 0`` needs one: the initialization is kept anyway.
+        """
+        return self.iteration if self.iteration else None
+
+    def restart_point(self, initial: Parameters, snapshot: Optional[Parameters], trained: Parameters) -> Parameters:
+        """The weights a pruned round restarts from; the round's mask then zeroes the pruned ones.
+
+        Parameters
+        ----------
+        initial : Parameters
+            The dense network's initialization.
+        snapshot : Parameters or None
+            The dense run's weights at :attr:`snapshot_iteration`.
+        trained : Parameters
+            The previous round's weights at the end of its training.
+        """
+        if self.keeps_trained_weights:
+            return trained
+        if self.snapshot_iteration is None:
+            return initial
+        assert snapshot is not None, "the dense round keeps the snapshot at snapshot_iteration"
+        return snapshot
+
     def __str__(self) -> str:
-        return {"init": "init", "lr": "lr"}.get(self.kind, f"iteration:{self.iteration}")
+        return f"iteration:{self.iteration}" if self.kind == "iteration" else self.kind
 
+    def __repr__(self) -> str:
+        names = {"init": "RewindStrategy.Init", "lr": "RewindStrategy.LearningRate"}
+        return names.get(self.kind, f"RewindStrategy.Iteration({self.iteration})")
 
-RewindStrategy.Init = RewindStrategy("init")
-RewindStrategy.LearningRate = RewindStrategy("lr")
-
-
-class Rewinder:
-    """Keeps an exact snapshot of the weights to rewind to and restores it under a mask.
-
-    After :meth:`rewind`, every surviving weight equals its snapshot bit for bit,
-    every pruned weight is 0.0, and the optimizer (if given) has no state left.
-    """
-
-    def __init__(self, snapshot: Parameters):
-        self.snapshot = snapshot.copy()
-
-    def rewind(self, model: MLP, optimizer=None) -> None:
-        """Load the snapshot into ``model`` under its current masks and reset ``optimizer``."""
-        model.set_parameters(self.snapshot)
-        if optimizer is not None:
-            optimizer.reset()
-
-    def rewound_parameters(self, masks) -> Parameters:
-        """The snapshot with ``masks`` applied (pruned weights exactly 0.0)."""
-        weights = [apply_mask(w, m) for w, m in zip(self.snapshot.weights, masks)]
-        return Parameters(weights, [b.copy() for b in self.snapshot.biases])
+    def __reduce__(self):
+        return RewindStrategy.parse, (str(self),)

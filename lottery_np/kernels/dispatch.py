@@ -1,0 +1,248 @@
+"""Which kernel computes what: the three products of a masked layer, and the crossovers between paths.
+
+With activations feature-major (``A`` of shape ``(fan_in, n_samples)``, one
+sample per column), weights ``W`` and a 0/1 mask ``M`` of shape
+``(fan_in, fan_out)``, a masked layer needs::
+
+    forward           Z  = (W * M).T @ A      (fan_out, n_samples)
+    backward, input   dA = (W * M) @ dZ       (fan_in, n_samples)
+    backward, weights dW = (A @ dZ.T) * M     (fan_in, fan_out), exactly 0 where M == 0
+
+The weight gradient also comes as :func:`surviving_weight_gradients`, its values
+at the surviving weights only (what the optimizers update). Each function takes
+a :class:`~.pattern.SparsityPattern` (built once per mask) and a ``path``:
+
+* ``"dense"``: NumPy's BLAS on the full matrices (fastest while most weights survive);
+* ``"sparse"``: the Numba kernels of :mod:`.jitted`, whose work is proportional
+  to the number of surviving weights;
+* ``"reference"``: the plain NumPy definitions of :mod:`.reference`;
+* ``None``: ``"dense"`` or ``"sparse"`` by :func:`choose_path` on the pattern's density.
+
+**Precondition of the first two products: ``W`` is exactly 0 where ``M == 0``.**
+The model keeps its weights so (pruned weights are 0.0, always), and then
+``W * M == W``: the dense path computes ``W.T @ A`` and ``W @ dZ`` without
+forming ``W * M``, the sparse path reads only the surviving weights, and the
+reference path forms ``W * M`` as the definition says. For weights that break
+the precondition the dense path would count the pruned entries and the others
+would not. The weight gradient needs no precondition; its dense path applies
+``* M`` unless every weight survives.
+
+float64 inputs (the model's gradient-checking mode) always take the reference
+path, in float64. Anything else is converted to float32, C order, once, here,
+so that each kernel is compiled for a single set of types. The sparse path
+packs the surviving weights (``pattern.gather``, ``gather_by_output``) on every
+call; training avoids that by keeping them packed and running a whole sparse
+network in one call (:mod:`.fused`, :mod:`lottery_np.step`), which
+:func:`use_fused_step` decides.
+"""
+from typing import Optional
+
+import numpy as np
+
+from . import jitted, reference
+from .pattern import SparsityPattern
+
+# Below this density a layer's products are faster on the sparse path. Measured with
+#   env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_kernels.py --repeats 100
+# on 2 vCPUs of an AMD EPYC (Zen 4, AVX-512), NumPy 2.4.6 with OpenBLAS 0.3.31 (SkylakeX kernels,
+# 2 threads), numba 0.68.1 (OpenMP layer, 2 threads), load average below 1.2. Medians of the
+# eight products of a LeNet-300-100 training step, dense (then still forming W * M) / sparse:
+#   batch   60: density 0.5 0.67/1.14 ms, 0.2 0.67/0.57 ms, 0.1 0.68/0.33 ms -> break-even 0.25
+#   batch 1000: density 0.5 7.60/9.17 ms, 0.2 7.44/4.00 ms, 0.1 8.47/2.15 ms -> break-even 0.40
+# (two runs agreed to 0.01). Training runs at batch 60, so its break-even is the one used.
+CROSSOVER_DENSITY = 0.25
+
+# Below this overall density a whole float32 network trains faster as one fused call with packed
+# weights (lottery_np.step.PackedSparseStep) than layer by layer. Measured like CROSSOVER_DENSITY
+# but for a full LeNet-300-100 training step (forward, backward, Adam; one thread), dense / sparse:
+# batch 60: density 0.4 0.86x, 0.3 1.22x, 0.2 1.37x; batch 1000: 0.4 1.32x, 0.3 1.60x
+# (benchmarks/bench_engine.py and single runs at 0.3 and 0.4). Break-even at batch 60: about 0.35.
+FUSED_CROSSOVER_DENSITY = 0.35
+
+# Multiply-adds (surviving weights x samples) from which the parallel builds are used. On the
+# machine above, for a 300x100 layer and batch 60, SpMM/SDDMM took 5.7/10.3 us serial and 5.2/7.5 us
+# on two threads at 17,760 multiply-adds, 8.2/13.5 and 6.7/9.2 us at 36,480 (medians); below that
+# the few microseconds of starting the threads are not won back.
+PARALLEL_MIN_WORK = 30_000
+
+PATHS = ("dense", "sparse", "reference")
+
+
+def choose_path(density: float) -> str:
+    """The path of one layer's products: ``"sparse"`` when ``density < CROSSOVER_DENSITY``, else ``"dense"``."""
+    if not 0.0 <= density <= 1.0:
+        raise ValueError(f"density must be in [0, 1], got {density!r}")
+    return "sparse" if density < CROSSOVER_DENSITY else "dense"
+
+
+def use_fused_step(density: float, dtype) -> bool:
+    """Whether a network of overall ``density`` trains as one fused sparse call (:mod:`.fused`).
+
+    True for float32 below ``FUSED_CROSSOVER_DENSITY``; float64 networks always
+    go layer by layer, on the reference path. The overall density decides, not
+    each layer's: the paper prunes the small output layer at half the rate, and
+    it should not keep a whole sparse network off the fused path.
+    """
+    if not 0.0 <= density <= 1.0:
+        raise ValueError(f"density must be in [0, 1], got {density!r}")
+    return np.dtype(dtype) == np.float32 and density < FUSED_CROSSOVER_DENSITY
+
+
+def masked_forward(A, weights, pattern: SparsityPattern, path: Optional[str] = None) -> np.ndarray:
+    """``Z = (W * M).T @ A``, for ``W`` exactly 0 where ``M == 0`` (see the module's precondition).
+
+    Parameters
+    ----------
+    A : array_like of shape (fan_in, n_samples)
+    weights : array_like of shape (fan_in, fan_out)
+    pattern : SparsityPattern of the mask ``M``
+    path : {None, "dense", "sparse", "reference"}
+
+    Returns
+    -------
+    Z : ndarray of shape (fan_out, n_samples), float32 (float64 for float64 input)
+    """
+    fan_in, fan_out = _check_pattern(pattern)
+    A, weights = _check("A", A, fan_in), _check("weights", weights, fan_in, fan_out)
+    path, (A, weights) = _resolve(path, pattern, A, weights)
+    if path == "reference":
+        return reference.masked_forward(A, weights, pattern.mask.astype(A.dtype, copy=False))
+    if path == "dense":
+        return weights.T @ A
+    Z = np.empty((fan_out, A.shape[1]), dtype=np.float32)
+    _spmm(pattern, A.shape[1])(pattern.csc_indptr, pattern.csc_indices, pattern.gather_by_output(weights), A, Z)
+    return Z
+
+
+def masked_backward_input(dZ, weights, pattern: SparsityPattern, path: Optional[str] = None) -> np.ndarray:
+    """``dA = (W * M) @ dZ``, for ``W`` exactly 0 where ``M == 0`` (see the module's precondition).
+
+    Parameters
+    ----------
+    dZ : array_like of shape (fan_out, n_samples)
+    weights : array_like of shape (fan_in, fan_out)
+    pattern, path : as in :func:`masked_forward`
+
+    Returns
+    -------
+    dA : ndarray of shape (fan_in, n_samples), float32 (float64 for float64 input)
+    """
+    fan_in, fan_out = _check_pattern(pattern)
+    dZ, weights = _check("dZ", dZ, fan_out), _check("weights", weights, fan_in, fan_out)
+    path, (dZ, weights) = _resolve(path, pattern, dZ, weights)
+    if path == "reference":
+        return reference.masked_backward_input(dZ, weights, pattern.mask.astype(dZ.dtype, copy=False))
+    if path == "dense":
+        return weights @ dZ
+    dA = np.empty((fan_in, dZ.shape[1]), dtype=np.float32)
+    _spmm(pattern, dZ.shape[1])(pattern.csr_indptr, pattern.csr_indices, pattern.gather(weights), dZ, dA)
+    return dA
+
+
+def masked_backward_weights(A, dZ, pattern: SparsityPattern, path: Optional[str] = None) -> np.ndarray:
+    """``dW = (A @ dZ.T) * M``, the whole matrix; the sparse path computes only the surviving entries.
+
+    Parameters
+    ----------
+    A : array_like of shape (fan_in, n_samples)
+    dZ : array_like of shape (fan_out, n_samples)
+    pattern, path : as in :func:`masked_forward`
+
+    Returns
+    -------
+    dW : ndarray of shape (fan_in, fan_out), float32 (float64 for float64 input)
+        0 where ``M == 0``: +0.0 on the sparse path, which never writes there;
+        ``-0.0`` can occur on the dense and reference paths.
+    """
+    path, A, dZ = _resolve_gradient(A, dZ, pattern, path)
+    if path == "reference":
+        return reference.masked_backward_weights(A, dZ, pattern.mask.astype(A.dtype, copy=False))
+    if path == "dense":
+        dW = A @ dZ.T
+        if not pattern.is_dense:  # times an all-ones mask would change nothing
+            dW *= pattern.mask
+        return dW
+    return pattern.scatter(_sddmm(A, dZ, pattern))
+
+
+def surviving_weight_gradients(A, dZ, pattern: SparsityPattern, path: Optional[str] = None) -> np.ndarray:
+    """``dW`` at the surviving weights only, ``dW.ravel()[pattern.active]``: what an optimizer updates.
+
+    The same values as :func:`masked_backward_weights`, without the full matrix:
+    the sparse path writes nothing else, and the dense path gathers the
+    survivors of ``A @ dZ.T`` without applying ``* M`` first.
+
+    Parameters
+    ----------
+    A, dZ, pattern, path : as in :func:`masked_backward_weights`
+
+    Returns
+    -------
+    values : ndarray of shape (n_active,), float32 (float64 for float64 input), in ``pattern.active`` order
+    """
+    path, A, dZ = _resolve_gradient(A, dZ, pattern, path)
+    if path == "reference":
+        return pattern.gather(reference.masked_backward_weights(A, dZ, pattern.mask.astype(A.dtype, copy=False)))
+    if path == "dense":
+        return pattern.gather(A @ dZ.T)
+    return _sddmm(A, dZ, pattern)
+
+
+# ----------------------------------------------------------------- helpers
+def _check_pattern(pattern) -> tuple:
+    """``(fan_in, fan_out)`` of ``pattern``, which must be a :class:`SparsityPattern`."""
+    if not isinstance(pattern, SparsityPattern):
+        raise TypeError(f"pattern must be a SparsityPattern, got {type(pattern).__name__}")
+    return pattern.shape
+
+
+def _check(name, array, rows, columns=None):
+    """``array`` as a 2-D ndarray of real numbers with ``rows`` rows (and ``columns`` columns, if given)."""
+    array = np.asarray(array)
+    if array.ndim != 2 or array.shape[0] != rows or (columns is not None and array.shape[1] != columns):
+        expected = f"({rows}, {'n_samples' if columns is None else columns})"
+        raise ValueError(f"{name} must have shape {expected} to match the pattern, got {array.shape}")
+    if array.dtype.kind not in "iuf":  # signed, unsigned, floating
+        raise TypeError(f"{name} must hold real numbers, got dtype {array.dtype}")
+    return array
+
+
+def _resolve(path, pattern, *arrays):
+    """The path to take, and the arrays converted for it.
+
+    All float64 and the reference path if any array is float64; else ``path``
+    (or :func:`choose_path`'s pick) and all float32 in C order.
+    """
+    if path is not None and path not in PATHS:
+        raise ValueError(f"path must be None or one of {PATHS}, got {path!r}")
+    if any(array.dtype == np.float64 for array in arrays):
+        return "reference", [array.astype(np.float64, copy=False) for array in arrays]
+    return path or choose_path(pattern.density), [np.ascontiguousarray(a, dtype=np.float32) for a in arrays]
+
+
+def _resolve_gradient(A, dZ, pattern, path) -> tuple:
+    """``(path, A, dZ)`` for a weight gradient, checked and converted by :func:`_resolve`."""
+    fan_in, fan_out = _check_pattern(pattern)
+    A, dZ = _check("A", A, fan_in), _check("dZ", dZ, fan_out)
+    path, (A, dZ) = _resolve(path, pattern, A, dZ)
+    if A.shape[1] != dZ.shape[1]:
+        raise ValueError(f"A and dZ must have the same n_samples, got {A.shape[1]} and {dZ.shape[1]}")
+    return path, A, dZ
+
+
+def _sddmm(A, dZ, pattern) -> np.ndarray:
+    """The surviving entries of ``A @ dZ.T`` in ``active`` order, by the SDDMM build that suits the work."""
+    values = np.empty(pattern.active.size, dtype=np.float32)
+    kernel = jitted.sddmm_parallel if _parallel(pattern, A.shape[1]) else jitted.sddmm_serial
+    kernel(pattern.csr_indptr, pattern.csr_indices, A, dZ, values)
+    return values
+
+
+def _parallel(pattern, n_samples) -> bool:
+    """Whether the work is large enough for the parallel builds (see ``PARALLEL_MIN_WORK``)."""
+    return pattern.active.size * n_samples >= PARALLEL_MIN_WORK
+
+
+def _spmm(pattern, n_samples):
+    """The SpMM build to use for this pattern and batch."""
+    return jitted.spmm_parallel if _parallel(pattern, n_samples) else jitted.spmm_serial
