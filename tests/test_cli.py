@@ -235,6 +235,19 @@ def test_resume_with_other_settings_names_the_setting(quick_run, capsys):
     assert err.count("\n") == 1 and "--seed 7 (the run has 0)" in err and "--rounds 3 (the run has 2)" in err, err
 
 
+def test_a_run_started_by_an_older_lottery_np_is_not_resumed(quick_run, tmp_path, capsys):
+    import shutil
+
+    old = tmp_path / "old"
+    shutil.copytree(quick_run, old)
+    settings = json.loads((old / "settings.json").read_text())
+    del settings["numerics"]  # what settings.json of lottery_np before numerics version 2 held
+    (old / "settings.json").write_text(json.dumps(settings))
+    assert main([*QUICK, "--out", str(old), "--resume"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "started by an older lottery_np" in err and "another --out" in err, err
+
+
 def test_resuming_a_finished_run_rewrites_the_same_ticket(quick_run, tmp_path):
     copy = tmp_path / "copy"
     copy.mkdir()

@@ -18,6 +18,7 @@ from ..data.loaders import LOADERS
 from ..model import MLP
 from ..optim import Adam
 from ..pruning import LotteryTicketPruner, RewindStrategy, WinningTicket
+from ..pruning.loop import NUMERICS_VERSION
 from ..pruning.lottery import DEFAULT_ACCURACY_TOLERANCE
 from ..pruning.options import PruningOptions
 from ..validation import SettingError
@@ -115,7 +116,8 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
     if args.iterations is None and args.epochs is None:
         args.iterations = DEFAULTS.training.iterations  # so that history.json records it
     pruner = build_pruner(args)
-    out, settings = Path(args.out), {name: value for name, value in vars(args).items() if name != "command"}
+    out = Path(args.out)
+    settings = {**{name: value for name, value in vars(args).items() if name != "command"}, "numerics": NUMERICS_VERSION}
     check_run_folder(out, settings, args.resume)
     data = load_dataset(args.dataset, args.data_dir, download=args.download)
     model = MLP((data.n_features, *args.hidden, data.n_classes), seed=args.seed)

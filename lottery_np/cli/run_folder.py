@@ -2,8 +2,9 @@
 
 A finished run folder holds
 
-* ``settings.json`` -- the command-line settings, written when the search starts, so that
-  ``--resume`` can name any setting that differs from the interrupted run's;
+* ``settings.json`` -- the command-line settings (and the library's ``numerics`` version),
+  written when the search starts, so that ``--resume`` can name any setting that differs from
+  the interrupted run's, or say that an older lottery_np started it;
 * ``checkpoint.npz`` -- the search after every finished round, written atomically by the
   pruner, so that ``--resume`` continues an interrupted run to the identical result;
 * ``ticket.npz`` -- the winning ticket (:meth:`~lottery_np.pruning.WinningTicket.save`);
@@ -17,6 +18,7 @@ import json
 from pathlib import Path
 
 from ..pruning import WinningTicket
+from ..pruning.loop import NUMERICS_VERSION
 from ..storage import write_text_atomic
 
 SETTINGS, CHECKPOINT, TICKET, HISTORY = "settings.json", "checkpoint.npz", "ticket.npz", "history.json"
@@ -43,6 +45,9 @@ def check_run_folder(out: Path, settings: dict, resume: bool) -> None:
                          f"pass --resume to continue it, or choose another --out folder")
     if earlier and (out / SETTINGS).is_file():
         started_with = _read_json(out / SETTINGS)
+        if started_with.get("numerics") != NUMERICS_VERSION:
+            raise ValueError(f"the run in {out} was started by an older lottery_np, whose numbers differ from this "
+                             "version's; it cannot be resumed: start it afresh with another --out")
         differ = [f"--{name.replace('_', '-')} {value!r} (the run has {started_with.get(name)!r})"
                   for name, value in settings.items()
                   if name not in MAY_CHANGE_ON_RESUME and started_with.get(name) != value]
