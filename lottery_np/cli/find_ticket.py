@@ -29,7 +29,7 @@ DEFAULTS = PruningOptions()  # the paper's settings for LeNet-300-100 on MNIST
 
 # The pruner's errors name its settings (SettingError.setting); the user typed these options.
 OPTION_NAMES = {
-    "target_sparsity": "--target-sparsity", "pruning_rounds": "--rounds", "rewind": "--rewind",
+    "target_sparsity": "--target-sparsity", "pruning_rate": "--pruning-rate", "pruning_rounds": "--rounds", "rewind": "--rewind",
     "rewind_strategy": "--rewind", "rewind_iteration": "--rewind", "iterations": "--iterations", "epochs": "--epochs",
     "adam_bias_correction": "--adam-bias-correction",
     "eval_every": "--eval-every", "seed": "--seed", "batch_size": "--batch-size", "optimizer": "--optimizer",
@@ -68,8 +68,12 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
                       help="hidden layer sizes; input and output sizes come from the data (default: 300 100)")
 
     pruning = parser.add_argument_group("pruning")
-    pruning.add_argument("--target-sparsity", type=_finite_float, default=DEFAULTS.target_sparsity, metavar="S",
-                         help="fraction of the weights removed after the last round (default: %(default)s)")
+    amount = pruning.add_mutually_exclusive_group()
+    amount.add_argument("--target-sparsity", type=_finite_float, metavar="S",
+                        help=f"fraction of the weights removed after the last round (default: {DEFAULTS.target_sparsity})")
+    amount.add_argument("--pruning-rate", type=_finite_float, metavar="P",
+                        help="instead: fraction of each layer's surviving weights pruned every round, the output "
+                             "layer's times --output-rate-factor (the paper's: 0.2)")
     pruning.add_argument("--rounds", type=int, default=DEFAULTS.pruning_rounds, metavar="N",
                          help="prune-and-retrain rounds after the dense one (default: %(default)s)")
     pruning.add_argument("--rewind", default="init", metavar="{init,iteration:K,lr}",
@@ -115,6 +119,8 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
     """Search for the ticket that ``args`` describes and save it; ``argv`` is the command line, for resuming."""
     if args.iterations is None and args.epochs is None:
         args.iterations = DEFAULTS.training.iterations  # so that history.json records it
+    if args.target_sparsity is None and args.pruning_rate is None:
+        args.target_sparsity = DEFAULTS.target_sparsity  # likewise
     pruner = build_pruner(args)
     out = Path(args.out)
     settings = {**{name: value for name, value in vars(args).items() if name != "command"}, "numerics": NUMERICS_VERSION}
@@ -142,7 +148,6 @@ def build_pruner(args: argparse.Namespace) -> LotteryTicketPruner:
         Naming the first bad setting (a :class:`~lottery_np.validation.SettingError`; see :func:`option_of`).
     """
     builder = (LotteryTicketPruner.builder()
-               .target_sparsity(args.target_sparsity)
                .pruning_rounds(args.rounds)
                .rewind_strategy(RewindStrategy.parse(args.rewind))
                .scope(args.scope)
@@ -153,6 +158,10 @@ def build_pruner(args: argparse.Namespace) -> LotteryTicketPruner:
                .optimizer(args.optimizer, args.learning_rate)
                .adam_bias_correction(args.adam_bias_correction)
                .seed(args.seed))
+    if args.target_sparsity is not None:
+        builder.target_sparsity(args.target_sparsity)
+    if args.pruning_rate is not None:
+        builder.pruning_rate(args.pruning_rate)
     if args.epochs is not None:
         builder.epochs(args.epochs)
     else:

@@ -18,7 +18,7 @@ from .lottery import LotteryTicketPruner
 from .masks import prune_global, prune_layerwise, random_masks
 from .record import RoundRecord
 from .rewind import RewindStrategy
-from .schedule import global_schedule, layerwise_schedule
+from .schedule import fixed_rate_schedule, global_schedule, layerwise_schedule
 from .ticket import WinningTicket
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "RewindStrategy",
     "RoundRecord",
     "WinningTicket",
+    "fixed_rate_schedule",
     "global_schedule",
     "layerwise_schedule",
     "prune_global",

@@ -28,7 +28,7 @@ from .masks import prune_global, prune_layerwise
 from .options import PruningOptions
 from .record import RoundRecord
 from .rewind import RewindStrategy
-from .schedule import global_schedule, layerwise_schedule
+from .schedule import fixed_rate_schedule, global_schedule, layerwise_schedule
 
 NUMERICS_VERSION = 2
 """Bumped whenever a change alters the numbers a run produces (2: per-epoch data order, float64-formed
@@ -60,24 +60,33 @@ def _data_digest(data: Dataset) -> str:
 
 
 class PruningSchedule:
-    """The weights each round keeps, and the function that prunes to that count."""
+    """The weights each round keeps, and the function that prunes to that count.
+
+    ``counts`` has shape ``(rounds + 1,)`` in global scope and ``(rounds + 1, n_layers)``
+    in layerwise scope; a schedule that would empty the network or a layer is refused.
+    """
 
     def __init__(self, model: MLP, options: PruningOptions):
         sizes = [total for _, total in model.weight_counts()]
         self.options = options
-        if options.scope == "global":
-            self.counts = global_schedule(sum(sizes), options.target_sparsity, options.pruning_rounds)
-            if self.counts[-1] == 0:
-                raise validation.SettingError("target_sparsity", f"low enough to keep a weight of the {sum(sizes)}",
-                                              options.target_sparsity)
+        rounds, scope = options.pruning_rounds, options.scope
+        factors = [1.0] if scope == "global" else options.layer_rate_factors(model.n_layers)
+        layers = [sum(sizes)] if scope == "global" else sizes
+        if options.pruning_rate is not None:
+            counts = fixed_rate_schedule(layers, factors, options.pruning_rate, rounds)
+            setting, value = "pruning_rate", options.pruning_rate
         else:
-            factors = options.layer_rate_factors(model.n_layers)
-            self.counts = layerwise_schedule(sizes, factors, options.target_sparsity, options.pruning_rounds)
-            empty = [layer for layer, kept in enumerate(self.counts[-1]) if kept == 0]
-            if empty:
-                raise validation.SettingError(
-                    "target_sparsity", f"low enough to keep a weight in every layer (it empties layer {empty[0]} "
-                    f"of {sizes[empty[0]]} weights)", options.target_sparsity)
+            counts = (global_schedule(layers[0], options.target_sparsity, rounds)[:, None] if scope == "global"
+                      else layerwise_schedule(layers, factors, options.target_sparsity, rounds))
+            setting, value = "target_sparsity", options.target_sparsity
+        empty = [layer for layer, kept in enumerate(counts[-1]) if kept == 0]
+        if empty and scope == "global":
+            raise validation.SettingError(setting, f"low enough to keep a weight of the {layers[0]}", value)
+        if empty:
+            raise validation.SettingError(
+                setting, f"low enough to keep a weight in every layer (it empties layer {empty[0]} "
+                f"of {sizes[empty[0]]} weights)", value)
+        self.counts = counts[:, 0] if scope == "global" else counts
 
     def prune(self, weights: list, masks: list, pruning_round: int) -> list:
         """Masks for ``pruning_round``, pruned from ``weights`` under the previous ``masks``."""

@@ -3,6 +3,10 @@
 Defaults follow Frankle & Carbin (2019) for LeNet-300-100 on MNIST: Adam at
 learning rate 1.2e-3, batch 60, 50,000 training iterations per round, layerwise
 pruning with the output layer pruned at half the hidden layers' rate.
+
+How much to prune is said in one of two ways, exactly one in force: a
+``target_sparsity`` reached by the last round (default 0.9), or the paper's fixed
+``pruning_rate`` per round (20 % for LeNet), from which the sparsity follows.
 """
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ from ..training import TrainingConfig
 
 SCOPES = ("layerwise", "global")
 PAPER_ITERATIONS = 50_000
+DEFAULT_TARGET_SPARSITY = 0.9
 
 
 @dataclass(frozen=True)
@@ -24,20 +29,34 @@ class PruningOptions:
     """Everything a pruning run needs to know besides the model and the data.
 
     Validated on construction (NumPy scalars become Python numbers); a bad value
-    raises :class:`~lottery_np.validation.SettingError` naming the setting.
+    raises :class:`~lottery_np.validation.SettingError` naming the setting. With
+    neither ``target_sparsity`` nor ``pruning_rate`` given, ``target_sparsity`` is
+    0.9; with ``pruning_rate`` given, ``target_sparsity`` stays None (the schedule
+    decides the sparsity); giving both is refused.
     """
 
-    target_sparsity: float = 0.9
+    target_sparsity: Optional[float] = None
     pruning_rounds: int = 10
     scope: str = "layerwise"
     output_rate_factor: float = 0.5
     training: TrainingConfig = field(default_factory=lambda: TrainingConfig(iterations=PAPER_ITERATIONS))
     seed: int = 0
     validation_data: Optional[tuple] = None
+    pruning_rate: Optional[float] = None
 
     def __post_init__(self):
+        if self.pruning_rate is not None and self.target_sparsity is not None:
+            raise validation.SettingError("pruning_rate", "", None, message="give target_sparsity or pruning_rate, "
+                                          f"not both, got target_sparsity={self.target_sparsity!r}, "
+                                          f"pruning_rate={self.pruning_rate!r}")
+        if self.pruning_rate is None:
+            sparsity = DEFAULT_TARGET_SPARSITY if self.target_sparsity is None else self.target_sparsity
+            object.__setattr__(self, "target_sparsity", validation.real("target_sparsity", sparsity, 0.0, 1.0,
+                                                                        high_open=True))
+        else:
+            object.__setattr__(self, "pruning_rate", validation.real("pruning_rate", self.pruning_rate, 0.0, 1.0,
+                                                                     low_open=True, high_open=True))
         checked = {
-            "target_sparsity": validation.real("target_sparsity", self.target_sparsity, 0.0, 1.0, high_open=True),
             "pruning_rounds": validation.integer("pruning_rounds", self.pruning_rounds, minimum=1),
             "scope": validation.choice("scope", self.scope, SCOPES),
             "output_rate_factor": validation.real("output_rate_factor", self.output_rate_factor, 0.0, 1.0),
@@ -64,6 +83,7 @@ class PruningOptions:
         """The settings that determine a run's result, as plain values (to check a resumed run)."""
         return {
             "target_sparsity": self.target_sparsity,
+            "pruning_rate": self.pruning_rate,
             "pruning_rounds": self.pruning_rounds,
             "scope": self.scope,
             "output_rate_factor": self.output_rate_factor,
@@ -84,8 +104,16 @@ class PrunerBuilder:
         return self
 
     def target_sparsity(self, sparsity: float) -> "PrunerBuilder":
-        """Fraction of all weights removed after the last round, in [0, 1) (0.9 keeps 10 %)."""
+        """Fraction of all weights removed after the last round, in [0, 1) (0.9 keeps 10 %; the default)."""
         return self._set(target_sparsity=sparsity)
+
+    def pruning_rate(self, rate: float) -> "PrunerBuilder":
+        """Fraction of each layer's surviving weights pruned every round, in (0, 1) (paper: 0.2).
+
+        Instead of :meth:`target_sparsity`: the rounds are as given and the output layer is
+        pruned at ``rate * output_rate_factor`` (see :func:`~lottery_np.pruning.schedule.fixed_rate_schedule`).
+        """
+        return self._set(pruning_rate=rate)
 
     def pruning_rounds(self, rounds: int) -> "PrunerBuilder":
         """Number of prune-and-retrain rounds (1 = one-shot)."""

@@ -4,13 +4,20 @@ Iterative magnitude pruning removes a fixed fraction ``p`` of the weights that
 are *still remaining* in every round, so after ``r`` rounds a layer pruned at rate
 ``f_l p`` keeps ``(1 - f_l p)^r`` of its weights. Frankle & Carbin (2019) prune
 LeNet-300-100's hidden layers at 20 % per round and its output layer at half that
-rate (``f_out = 0.5``). Here ``p`` is solved for instead, so that the last round
-lands exactly on the requested ``target_sparsity`` of the whole network:
+rate (``f_out = 0.5``). The amount pruned is said in one of two ways:
 
-    sum_l n_l (1 - f_l p)^R = round(N (1 - target_sparsity))
+* a ``target_sparsity``: ``p`` is solved for, so that the last round lands exactly
+  on the requested sparsity of the whole network (:func:`layerwise_schedule`,
+  :func:`global_schedule`)::
 
-Counts are integers: each round's target is the rounded continuous value, and the
-last round's rounding error is given to the largest layers so the total is exact.
+      sum_l n_l (1 - f_l p)^R = round(N (1 - target_sparsity))
+
+  Counts are integers: each round's target is the rounded continuous value, and the
+  last round's rounding error is given to the largest layers so the total is exact.
+
+* a ``pruning_rate`` ``p``, the paper's way (:func:`fixed_rate_schedule`): each round
+  removes the rounded fraction ``f_l p`` of each layer's survivors, for as many rounds
+  as given, and the sparsity reached is whatever follows.
 """
 from __future__ import annotations
 
@@ -99,3 +106,36 @@ def global_schedule(n_weights: int, target_sparsity: float, rounds: int) -> np.n
     counts = np.rint(n_weights * density).astype(np.int64)
     counts[-1] = int(round(n_weights * (1.0 - target_sparsity)))
     return np.minimum.accumulate(counts)
+
+
+def fixed_rate_schedule(
+    layer_sizes: Sequence[int], factors: Sequence[float], rate: float, rounds: int
+) -> np.ndarray:
+    """Weights remaining per layer when every round prunes a fixed rate, shape ``(rounds + 1, n_layers)``.
+
+    Layer ``l`` loses the fraction ``p_l = f_l p`` of its survivors in every round:
+
+        n_l(0) = n_l,    n_l(r) = n_l(r-1) - rint(p_l n_l(r-1))
+
+    ``rint`` rounds half to even (``np.rint``; the product formed in float64), so a
+    layer of 5 at ``p_l = 0.5`` loses 2 and one of 3 loses 2. Global pruning at a
+    fixed rate is the same rule for one "layer" of all ``N`` weights (``factors = [1]``).
+    As ``p_l < 1``, no round removes more than a layer holds; a layer may still reach 0.
+
+    Parameters
+    ----------
+    layer_sizes : sequence of int
+        Number of prunable weights in each layer (``n_l``).
+    factors : sequence of float
+        Each layer's rate as a multiple of ``rate`` (``f_l``, in ``[0, 1]``).
+    rate : float
+        The hidden layers' fraction ``p`` of the surviving weights pruned per round, in ``(0, 1)``.
+    rounds : int
+        Number of pruning rounds ``R``.
+    """
+    rates = rate * np.asarray(factors, float)
+    counts = np.empty((rounds + 1, len(rates)), dtype=np.int64)
+    counts[0] = np.asarray(layer_sizes, dtype=np.int64)
+    for r in range(1, rounds + 1):
+        counts[r] = counts[r - 1] - np.rint(rates * counts[r - 1]).astype(np.int64)
+    return counts
