@@ -22,14 +22,13 @@ from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
 import numpy as np
-from tqdm.auto import tqdm
-
 from . import validation
 from .config import TrainingConfig
 from .data import Dataset, as_dataset
 from .failure import TrainingDivergedError, check_divergence  # noqa: F401 - TrainingDivergedError lived here
 from .model import MLP, Parameters
 from .optim import Optimizer
+from .progress import progress_bar
 from .step import training_step
 
 
@@ -149,7 +148,7 @@ def train(
         Resume the schedule here (late rewinding): only the remaining
         ``total - start_iteration`` updates run, and the curve is numbered from here.
     progress : bool
-        Show a progress bar.
+        Show a progress bar over the iterations (on a terminal only: a log gets no line per iteration).
 
     Raises
     ------
@@ -183,7 +182,7 @@ def train(
         snapshots[start_iteration] = model.get_parameters()
     evaluate(start_iteration)
     step = training_step(model, optimizer)
-    bar = tqdm(total=total - start_iteration, desc=description, disable=not progress, leave=False, unit="it")
+    bar = progress_bar(total - start_iteration, description, progress, log_updates=False, leave=False)
     epoch, order = None, None
     try:
         for iteration in range(start_iteration + 1, total + 1):

@@ -29,8 +29,8 @@ from __future__ import annotations
 from typing import Callable, Iterable, Optional, Sequence
 
 from joblib import Parallel, delayed
-from tqdm.auto import tqdm
 
+from ..progress import progress_bar
 from .jobs import Job, result_key, run_job
 from .settings import METHODS, BenchmarkSettings
 
@@ -71,7 +71,7 @@ def run_jobs(jobs: list[Job], settings: BenchmarkSettings, n_jobs: int = 1, back
     backend : str, optional
         A joblib backend name; None uses the one of an enclosing ``joblib.parallel_config``, else loky.
     progress : bool
-        A progress bar over finished jobs.
+        A progress bar over finished jobs (in a log: one line per job).
     on_result : callable, optional
         Called with each result as soon as it arrives, before the next one is awaited.
     """
@@ -83,10 +83,14 @@ def run_jobs(jobs: list[Job], settings: BenchmarkSettings, n_jobs: int = 1, back
             raise
         results = Parallel(n_jobs=n_jobs, backend=backend)(calls)
     finished = []
-    for result in tqdm(results, total=len(jobs), desc=description, unit="job", disable=not progress):
+    bar = progress_bar(len(jobs), description, progress, unit="jobs")
+    for result in results:
         if on_result is not None:
             on_result(result)
         finished.append(result)
+        bar.set_postfix(method=result["method"], seed=result["seed"])
+        bar.update(1)
+    bar.close()
     return finished
 
 

@@ -16,12 +16,12 @@ from dataclasses import asdict
 from typing import Optional
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from .. import validation
 from ..data import Dataset, as_dataset
 from ..model import MLP
 from ..failure import DidNotLearnError, learned
+from ..progress import progress_bar
 from ..training import TrainingConfig, check_fits, check_start_iteration, evaluate_once, train
 from .checkpoint import RunState, check_checkpoint_target, checkpoint_exists, load_checkpoint, save_checkpoint
 from .masks import prune_global, prune_layerwise
@@ -160,7 +160,8 @@ def run_iterative_pruning(
         state = load_checkpoint(checkpoint, fingerprint)
     else:
         state = RunState(initial=work.get_parameters())
-    bar = tqdm(total=options.pruning_rounds + 1, initial=state.rounds_done, desc="pruning rounds", disable=not progress)
+    bar = progress_bar(options.pruning_rounds + 1, "pruning rounds", progress, unit="rounds",
+                       initial=state.rounds_done)
     while state.rounds_done <= options.pruning_rounds:
         config = retrain if state.rounds_done else options.training
         _run_round(work, data, options.seed, config, rewind, train_dense, schedule, state, progress)
@@ -169,7 +170,8 @@ def run_iterative_pruning(
         if checkpoint is not None:
             save_checkpoint(checkpoint, state, fingerprint)
         record = state.history[-1]
-        bar.set_postfix(density=f"{record.density:.3f}", test_acc=f"{record.early_stop_test_accuracy:.4f}")
+        bar.set_postfix(round=record.pruning_round, density=f"{record.density:.3f}",
+                        test_acc=f"{record.early_stop_test_accuracy:.4f}")
         bar.update(1)
     bar.close()
     return state
