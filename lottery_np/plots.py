@@ -86,23 +86,23 @@ def aggregate(points: Sequence[Mapping], key: str) -> list[tuple[float, float, f
 def plot_accuracy_vs_density(results: Mapping[str, Sequence[Mapping]], path: str | os.PathLike,
                              colors: Optional[Mapping[str, str]] = None) -> Path:
     """Test accuracy at early stopping against the percent of weights remaining (log axis, sparser to the right)."""
-    fig = _figure((6.4, 4.4))
+    fig = new_figure((6.4, 4.4))
     ax = fig.add_subplot()
     _plot_series(ax, results, "test_accuracy", colors, scale=100.0)
     ax.set_ylabel("test accuracy at early stopping (%)")
     ax.set_title("Accuracy of pruned networks")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_early_stopping(results: Mapping[str, Sequence[Mapping]], path: str | os.PathLike,
                         colors: Optional[Mapping[str, str]] = None) -> Path:
     """Early-stopping iteration (minimum validation loss) against the percent of weights remaining."""
-    fig = _figure((6.4, 4.4))
+    fig = new_figure((6.4, 4.4))
     ax = fig.add_subplot()
     _plot_series(ax, results, "early_stop_iteration", colors, scale=1.0)
     ax.set_ylabel("early-stopping iteration")
     ax.set_title("How fast pruned networks learn")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_learning_curves(curves: Mapping[str, Mapping[str, Sequence]], path: str | os.PathLike,
@@ -120,7 +120,7 @@ def plot_learning_curves(curves: Mapping[str, Mapping[str, Sequence]], path: str
     """
     if not curves:
         raise ValueError("curves must hold at least one learning curve, got an empty mapping")
-    fig = _figure((6.4, 4.4))
+    fig = new_figure((6.4, 4.4))
     ax = fig.add_subplot()
     values = []
     for label, curve in curves.items():
@@ -140,7 +140,7 @@ def plot_learning_curves(curves: Mapping[str, Mapping[str, Sequence]], path: str
     ax.set_title("Learning curves (dot: early stopping)")
     ax.grid(alpha=0.3)
     ax.legend()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_first_layer_mask(mask: np.ndarray, image_shape: Sequence[int], path: str | os.PathLike) -> Path:
@@ -157,14 +157,14 @@ def plot_first_layer_mask(mask: np.ndarray, image_shape: Sequence[int], path: st
     if mask.ndim != 2 or mask.shape[0] != math.prod(image_shape):
         raise ValueError(f"mask must have shape ({math.prod(image_shape)}, fan_out) for image_shape "
                          f"{tuple(image_shape)}, got {mask.shape}")
-    fig = _figure((5.0, 4.4))
+    fig = new_figure((5.0, 4.4))
     ax = fig.add_subplot()
     image = ax.imshow(mask.sum(axis=1).reshape(image_shape), cmap="viridis", vmin=0)
     fig.colorbar(image, ax=ax, label=f"surviving connections (of {mask.shape[1]})")
     ax.set_title(f"First layer: {100 * mask.mean():.1f} % of weights remain")
     ax.set_xticks([])
     ax.set_yticks([])
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_run(run_dir: str | os.PathLike) -> list[Path]:
@@ -267,11 +267,11 @@ def _plot_series(ax, results: Mapping[str, Sequence[Mapping]], key: str,
             ax.plot(x, mean, "o-", color=color, label=label, markersize=4)
             ax.fill_between(x, mean - std, mean + std, color=color, alpha=0.2, linewidth=0)
         densities.update(x.tolist())
-    _density_axis(ax, sorted(densities, reverse=True))
+    density_axis(ax, sorted(densities, reverse=True))
     ax.legend(fontsize="small")
 
 
-def _density_axis(ax, percents: list[float]) -> None:
+def density_axis(ax, percents: list[float]) -> None:
     """Log-scaled percent-remaining axis, decreasing to the right, ticked at the measured densities."""
     ax.set_xscale("log")
     high, low = percents[0] * 1.15, percents[-1] / 1.15
@@ -283,13 +283,15 @@ def _density_axis(ax, percents: list[float]) -> None:
     ax.grid(alpha=0.3)
 
 
-def _figure(size: tuple[float, float]) -> Figure:
+def new_figure(size: tuple[float, float]) -> Figure:
+    """A figure of ``size`` inches on its own Agg canvas (no pyplot state)."""
     fig = Figure(figsize=size)
     FigureCanvasAgg(fig)  # attaches itself as fig.canvas
     return fig
 
 
-def _save(fig: Figure, path: str | os.PathLike) -> Path:
+def save_figure(fig: Figure, path: str | os.PathLike) -> Path:
+    """Write ``fig`` to ``path`` (folders created) and return the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()

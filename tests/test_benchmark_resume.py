@@ -6,18 +6,16 @@ it as soon as its first job is saved, resumes it, and compares every number of
 """
 import json
 import shutil
-import signal
-import subprocess
 import sys
-import time
 
 import pytest
 
 from lottery_np.cli import main
 from lottery_np.experiment import runner
 
+from killing import kill_after_first_job
+
 QUICK = ["benchmark", "--quick", "--n-jobs", "1"]
-TIMEOUT = 300  # seconds; generous, for a loaded two-core machine
 
 
 def without_times(runs: list[dict]) -> list[dict]:
@@ -47,24 +45,10 @@ def reference(tmp_path_factory):
     return out
 
 
-def kill_after_first_job(out, stderr) -> subprocess.Popen:
-    """Start the quick benchmark into ``out`` and SIGKILL it as soon as a job is saved."""
-    process = subprocess.Popen([sys.executable, "-m", "lottery_np", *QUICK, "--out", str(out)],
-                               stdout=subprocess.DEVNULL, stderr=stderr)
-    deadline = time.monotonic() + TIMEOUT
-    while not list((out / "jobs").glob("*.json")):
-        assert process.poll() is None, f"the benchmark ended before saving a job (status {process.returncode})"
-        assert time.monotonic() < deadline, "no job was saved"
-        time.sleep(0.01)
-    process.send_signal(signal.SIGKILL)
-    process.wait(timeout=TIMEOUT)
-    return process
-
-
 def test_a_killed_benchmark_resumes_to_the_uninterrupted_results(reference, tmp_path, capsys):
     out = tmp_path / "out"
     with open(tmp_path / "stderr", "w") as stderr:  # a file, not a pipe: a full pipe would stall the child
-        kill_after_first_job(out, stderr)
+        kill_after_first_job([sys.executable, "-m", "lottery_np", *QUICK, "--out", str(out)], out, stderr)
     if (out / "results.json").exists():
         pytest.skip("the benchmark finished before it was killed, so resuming was not exercised")
     saved = saved_jobs(out)

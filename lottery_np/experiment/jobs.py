@@ -8,6 +8,7 @@ Every job returns ``{"method", "seed", "records", "wall_time"}`` where ``records
 ``RoundRecord.to_dict()`` rows. The IMP jobs add ``ticket_round`` (the round the
 pruner selects on validation accuracy); ``lottery_ticket`` also returns every round's
 ``masks`` (uint8), which the control jobs train from and which are not written to JSON.
+``one_shot`` belongs to the paper grid (:mod:`.paper`), whose settings say its rounds and counts.
 """
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ from threadpoolctl import threadpool_limits
 
 from ..data import Dataset, load_dataset
 from ..model import MLP, apply_mask
-from ..pruning import RewindStrategy, RoundRecord, WinningTicket, random_mask_model, random_reinit_model
+from ..pruning import (RewindStrategy, RoundRecord, WinningTicket, prune_layerwise, random_mask_model,
+                       random_reinit_model)
 from ..training import train
 from .settings import BenchmarkSettings
 
@@ -117,6 +119,28 @@ def _magnitude(job: Job, settings: BenchmarkSettings, data) -> dict:
     return {"records": records}
 
 
+def _one_shot(job: Job, settings, data) -> dict:
+    """Train dense once, prune it once to each control round's per-layer counts, rewind to init and train.
+
+    The one-shot pruning of Frankle & Carbin (2019), Figure 5, at the paper grid's
+    ``settings.control_rounds()``, hitting exactly the per-layer counts
+    ``settings.layer_counts()[r]`` of IMP round ``r``. Record 0 is the trained dense
+    network (the IMP run's round 0, bit for bit); record ``r`` sits at IMP round ``r``.
+    """
+    model = MLP(settings.layer_sizes, seed=job.seed)
+    initial = model.get_parameters()
+    result = train(model, data, settings.training, seed=job.seed)
+    records = [RoundRecord.from_training(0, model, result).to_dict()]
+    trained, dense_masks = model.get_parameters().weights, model.masks
+    counts = settings.layer_counts()
+    for r in settings.control_rounds():
+        model.set_masks(prune_layerwise(trained, dense_masks, counts[r]))
+        model.set_parameters(initial)
+        result = train(model, data, settings.training, seed=job.seed)
+        records.append(RoundRecord.from_training(r, model, result).to_dict())
+    return {"records": records}
+
+
 def _control(job: Job, settings: BenchmarkSettings, data) -> dict:
     """Train a control network at the ticket of IMP round ``job.pruning_round``, like the ticket itself."""
     ticket = _ticket_from_masks(settings, job.seed, job.masks, job.pruning_round)
@@ -142,4 +166,4 @@ def _ticket_from_masks(settings: BenchmarkSettings, seed: int, masks: list, prun
 
 
 _METHODS = {"dense": _dense, "lottery_ticket": _lottery_ticket, "late_rewind": _late_rewind,
-            "magnitude": _magnitude, "random_reinit": _control, "random_mask": _control}
+            "magnitude": _magnitude, "random_reinit": _control, "random_mask": _control, "one_shot": _one_shot}

@@ -45,13 +45,14 @@ def plan_phase_one(settings: BenchmarkSettings) -> list[Job]:
     return [Job(method, seed) for method in PHASE_ONE for seed in settings.seeds]
 
 
-def plan_controls(settings: BenchmarkSettings, lottery_runs: Iterable[dict]) -> list[Job]:
-    """The control jobs at every pruned round of each seed's ``lottery_ticket`` run, densest rounds first."""
+def plan_controls(settings: BenchmarkSettings, lottery_runs: Iterable[dict],
+                  rounds: Optional[Sequence[int]] = None) -> list[Job]:
+    """The control jobs at ``rounds`` (default: every pruned round) of each seed's ``lottery_ticket`` run,
+    densest rounds first."""
     by_seed = {run["seed"]: run for run in lottery_runs}
-    return [
-        Job(method, seed, r, by_seed[seed]["masks"][r])
-        for r in range(1, settings.rounds + 1) for seed in settings.seeds for method in CONTROLS
-    ]
+    rounds = range(1, settings.rounds + 1) if rounds is None else rounds
+    return [Job(method, seed, r, by_seed[seed]["masks"][r])
+            for r in rounds for seed in settings.seeds for method in CONTROLS]
 
 
 def job_count(settings: BenchmarkSettings) -> int:
@@ -110,6 +111,33 @@ def run_benchmark(settings: BenchmarkSettings, n_jobs: int = 1, backend: Optiona
     on_result : callable, optional
         Called with each new result as it arrives (see :func:`run_jobs`).
     """
+    def controls(results: dict) -> list[Job]:
+        return plan_controls(settings, [results["lottery_ticket", seed, None] for seed in settings.seeds])
+
+    results = run_phases(settings, plan_phase_one(settings), controls, n_jobs, backend, progress, finished, on_result)
+    return sorted(results.values(),
+                  key=lambda run: (METHODS.index(run["method"]), run["seed"], run.get("pruning_round", 0)))
+
+
+def run_phases(settings, phase_one: list[Job], plan_phase_two: Callable[[dict], list[Job]], n_jobs: int = 1,
+               backend: Optional[str] = None, progress: bool = True, finished: Sequence[dict] = (),
+               on_result: Optional[Callable[[dict], object]] = None) -> dict[tuple, dict]:
+    """Run the jobs of ``phase_one``, then those ``plan_phase_two`` plans from its results; skip ``finished`` ones.
+
+    Parameters
+    ----------
+    settings
+        What every job runs under (:class:`BenchmarkSettings`, or the paper grid's settings).
+    plan_phase_two : callable
+        Takes the results so far, keyed by :attr:`Job.key`, and returns the second phase's jobs.
+    finished, on_result
+        As :func:`run_benchmark` takes them.
+
+    Returns
+    -------
+    dict
+        Every result of both phases, keyed by :attr:`Job.key`.
+    """
     results = {result_key(run): run for run in finished}
 
     def run_missing(jobs: list[Job], description: str) -> None:
@@ -117,8 +145,6 @@ def run_benchmark(settings: BenchmarkSettings, n_jobs: int = 1, backend: Optiona
         for run in run_jobs(missing, settings, n_jobs, backend, progress, description, on_result):
             results[result_key(run)] = run
 
-    run_missing(plan_phase_one(settings), "methods")
-    run_missing(plan_controls(settings, [results["lottery_ticket", seed, None] for seed in settings.seeds]),
-                "controls")
-    return sorted(results.values(),
-                  key=lambda run: (METHODS.index(run["method"]), run["seed"], run.get("pruning_round", 0)))
+    run_missing(phase_one, "methods")
+    run_missing(plan_phase_two(results), "controls")
+    return results

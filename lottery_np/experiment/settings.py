@@ -38,6 +38,14 @@ FINE_TUNE_FRACTION = 0.5
 """Default fine-tuning of magnitude pruning, as a fraction of a training (at a tenth of the learning rate)."""
 
 
+def trained_as(builder: PrunerBuilder, training: TrainingConfig, seed: int) -> PrunerBuilder:
+    """``builder`` set to train every round as ``training`` says (its length in iterations), with data order ``seed``."""
+    t = training
+    return (builder.iterations(t.iterations).eval_every(t.eval_every).batch_size(t.batch_size)
+            .optimizer(t.optimizer, t.learning_rate).momentum(t.momentum)
+            .adam_bias_correction(t.adam_bias_correction).seed(seed))
+
+
 @dataclass(frozen=True)
 class BenchmarkSettings:
     """Settings of one benchmark run, every one final; make them with :meth:`for_data`.
@@ -133,22 +141,15 @@ class BenchmarkSettings:
                    late_rewind_iteration=late_rewind_iteration, fine_tune_iterations=fine_tune_iterations,
                    layer_sizes=(n_features, *HIDDEN_LAYERS, n_classes), subset=subset, data_dir=data_dir)
 
-    def _trained(self, builder: PrunerBuilder, seed: int) -> PrunerBuilder:
-        """``builder`` set to train every round as ``training`` says, with data order ``seed``."""
-        t = self.training
-        return (builder.iterations(t.iterations).eval_every(t.eval_every).batch_size(t.batch_size)
-                .optimizer(t.optimizer, t.learning_rate).momentum(t.momentum)
-                .adam_bias_correction(t.adam_bias_correction).seed(seed))
-
     def lottery_pruner(self, seed: int, rewind: RewindStrategy) -> LotteryTicketPruner:
         """IMP to ``target_sparsity`` in ``rounds`` rounds, rewinding with ``rewind``."""
         builder = LotteryTicketPruner.builder().target_sparsity(self.target_sparsity).pruning_rounds(self.rounds)
-        return self._trained(builder, seed).rewind_strategy(rewind).build()
+        return trained_as(builder, self.training, seed).rewind_strategy(rewind).build()
 
     def magnitude_pruner(self, seed: int, density: float) -> MagnitudePruner:
         """One-shot magnitude pruning of a trained network down to ``density``, then fine-tuning."""
         builder = MagnitudePruner.builder().pretrained().pruning_rounds(1).target_sparsity(1.0 - density)
-        return self._trained(builder, seed).fine_tune_iterations(self.fine_tune_iterations).build()
+        return trained_as(builder, self.training, seed).fine_tune_iterations(self.fine_tune_iterations).build()
 
     def densities(self) -> list[float]:
         """Density of every IMP round (round 0 = 1.0), from the same schedule the pruner follows."""
