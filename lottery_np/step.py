@@ -31,7 +31,7 @@ from typing import Optional
 
 import numpy as np
 
-from .kernels import PATHS, surviving_weight_gradients, use_fused_step
+from .kernels import check_path, surviving_weight_gradients, use_fused_step
 from .kernels.fused import FusedBackprop
 from .model import MLP
 from .optim import Optimizer
@@ -57,8 +57,7 @@ class TrainingStep:
     """
 
     def __init__(self, model: MLP, optimizer: Optimizer, path: Optional[str] = None):
-        if path is not None and path not in PATHS:
-            raise ValueError(f"path must be None or one of {PATHS}, got {path!r}")
+        check_path(path)
         if optimizer.iterations:
             raise ValueError(f"the optimizer has taken {optimizer.iterations} steps already; a training step "
                              "needs a fresh one (or call optimizer.reset())")
@@ -145,9 +144,7 @@ def training_step(model: MLP, optimizer: Optimizer, path: Optional[str] = None) 
         None: :func:`lottery_np.kernels.use_fused_step` decides from the model's
         density and dtype. ``"sparse"``: the :class:`PackedSparseStep`
         (float32 only). ``"dense"`` or ``"reference"``: a :class:`TrainingStep`
-        with every layer product on that path.
+        with every layer product on that path (which refuses any other value).
     """
-    if path is not None and path not in PATHS:
-        raise ValueError(f"path must be None or one of {PATHS}, got {path!r}")
     fused = use_fused_step(model.density, model.dtype) if path is None else path == "sparse"
     return PackedSparseStep(model, optimizer) if fused else TrainingStep(model, optimizer, path)

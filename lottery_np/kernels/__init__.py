@@ -7,13 +7,14 @@
 * :mod:`.jitted`: the sparse Numba kernels; :mod:`.reference`: their NumPy definitions;
 * :mod:`.fused`: forward and backward pass of a whole sparse network in one call.
 """
-from .dispatch import (PATHS, choose_path, masked_backward_input, masked_backward_weights, masked_forward,
+from .dispatch import (PATHS, check_path, choose_path, masked_backward_input, masked_backward_weights, masked_forward,
                        surviving_weight_gradients, use_fused_step)
 from .pattern import SparsityPattern
 
 __all__ = [
     "PATHS",
     "SparsityPattern",
+    "check_path",
     "choose_path",
     "masked_backward_input",
     "masked_backward_weights",

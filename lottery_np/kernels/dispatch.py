@@ -207,14 +207,19 @@ def _check(name, array, rows, columns=None):
     return array
 
 
+def check_path(path: Optional[str]) -> None:
+    """Raise ``ValueError`` unless ``path`` is None (let the density choose) or one of ``PATHS``."""
+    if path is not None and path not in PATHS:
+        raise ValueError(f"path must be None or one of {PATHS}, got {path!r}")
+
+
 def _resolve(path, pattern, *arrays):
     """The path to take, and the arrays converted for it.
 
     All float64 and the reference path if any array is float64; else ``path``
     (or :func:`choose_path`'s pick) and all float32 in C order.
     """
-    if path is not None and path not in PATHS:
-        raise ValueError(f"path must be None or one of {PATHS}, got {path!r}")
+    check_path(path)
     if any(array.dtype == np.float64 for array in arrays):
         return "reference", [array.astype(np.float64, copy=False) for array in arrays]
     return path or choose_path(pattern.density), [np.ascontiguousarray(a, dtype=np.float32) for a in arrays]

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Optional
 
 from ..model import MLP, Parameters
-from .loop import run_iterative_pruning
+from .loop import as_training_data, run_iterative_pruning
 from .options import PrunerBuilder, PruningOptions
 from .record import RoundRecord
 from .rewind import RewindStrategy
@@ -71,10 +71,10 @@ class MagnitudePruner:
 
         Takes the same data, checkpoint and progress arguments as :meth:`LotteryTicketPruner.find_ticket`.
         """
-        state = run_iterative_pruning(model, train_data, self.options, RewindStrategy.LearningRate,
-                                      retrain=self.fine_tune_config, train_dense=not self.pretrained,
-                                      test_data=test_data, checkpoint=checkpoint, resume=resume, overwrite=overwrite,
-                                      progress=progress)
+        state = run_iterative_pruning(model, as_training_data(model, train_data, self.options, test_data), self.options,
+                                      RewindStrategy.LearningRate, retrain=self.fine_tune_config,
+                                      train_dense=not self.pretrained, checkpoint=checkpoint, resume=resume,
+                                      overwrite=overwrite, progress=progress)
         pruned = MLP(model.layer_sizes, dtype=model.dtype)
         pruned.set_masks(state.masks[-1])
         pruned.set_parameters(Parameters(state.trained[-1].weights, state.trained[-1].biases))

@@ -35,11 +35,19 @@ NUMERICS_VERSION = 2
 Adam constants), so that a checkpoint of an older version is not resumed into a run it never was."""
 
 
-def as_training_data(train_data, options: PruningOptions, test_data=None) -> Dataset:
+def check_model(model) -> None:
+    """Raise ``TypeError`` unless ``model`` is an :class:`~lottery_np.model.MLP`."""
+    if not isinstance(model, MLP):
+        raise TypeError(f"model must be an MLP, got {type(model).__name__}")
+
+
+def as_training_data(model: MLP, train_data, options: PruningOptions, test_data=None) -> Dataset:
     """``train_data`` as a validated :class:`~lottery_np.data.Dataset` (see :func:`~lottery_np.data.as_dataset`).
 
     ``options.validation_data`` and ``test_data``, when given, replace those splits.
+    ``model`` is checked first, so a wrong model is named before any data is read.
     """
+    check_model(model)
     return as_dataset(train_data, validation=options.validation_data, test=test_data)
 
 
@@ -105,13 +113,12 @@ def run_fingerprint(model: MLP, data: Dataset, options: PruningOptions, rewind: 
 
 def run_iterative_pruning(
     model: MLP,
-    train_data,
+    data: Dataset,
     options: PruningOptions,
     rewind: RewindStrategy,
     *,
     retrain: Optional[TrainingConfig] = None,
     train_dense: bool = True,
-    test_data: Optional[tuple] = None,
     checkpoint: Optional[str | os.PathLike] = None,
     resume: bool = False,
     overwrite: bool = False,
@@ -121,8 +128,9 @@ def run_iterative_pruning(
 
     Parameters
     ----------
-    train_data, test_data
-        As :func:`as_training_data` takes them.
+    data : Dataset
+        The splits, as :func:`as_training_data` makes them from a pruner's arguments
+        (the validation and test overrides already applied).
     rewind : RewindStrategy
         Where each pruned round restarts.
     retrain : TrainingConfig, optional
@@ -141,12 +149,11 @@ def run_iterative_pruning(
     DidNotLearnError
         If the dense network (round 0) is no better than chance on the validation set.
     """
-    if not isinstance(model, MLP):
-        raise TypeError(f"model must be an MLP, got {type(model).__name__}")
     if not isinstance(rewind, RewindStrategy):
         raise validation.SettingError("rewind", "a RewindStrategy", rewind)
     retrain = options.training if retrain is None else retrain
-    data = as_training_data(train_data, options, test_data)
+    check_model(model)
+    data = as_dataset(data)  # the pruners pass as_training_data's Dataset, which comes back as it is
     check_fits(model, data)
     total = options.training.total_iterations(len(data.X_train))
     check_start_iteration(rewind.start_iteration, min(total, retrain.total_iterations(len(data.X_train))),

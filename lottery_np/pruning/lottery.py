@@ -97,7 +97,7 @@ class LotteryTicketPruner:
         TrainingDivergedError
             If a round's training diverges.
         """
-        data = as_training_data(train_data, self.options, test_data)
+        data = as_training_data(model, train_data, self.options, test_data)
         state = run_iterative_pruning(model, data, self.options, self.rewind, checkpoint=checkpoint, resume=resume,
                                       overwrite=overwrite, progress=progress)
         self.tickets_ = [
