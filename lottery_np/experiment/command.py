@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from ..validation import SettingError
+from . import cluster
 from .jobs import load_data
 from .runner import job_count, run_benchmark
 from .settings import FULL, QUICK, BenchmarkSettings
@@ -54,8 +55,7 @@ def build_parser(parser: Optional[argparse.ArgumentParser] = None) -> argparse.A
                         help="late rewinding to this iteration of the dense run (default 1%% of the iterations)")
     parser.add_argument("--fine-tune-iterations", type=int,
                         help="magnitude pruning's fine-tuning (default half the training iterations)")
-    parser.add_argument("--n-jobs", type=int, default=1, help="parallel jobs (-1: all cores); default 1")
-    parser.add_argument("--backend", help="joblib backend, e.g. loky (default), dask or ray after connecting a client")
+    cluster.add_arguments(parser)
     parser.add_argument("--out", type=_folder, help="output folder (default results/<dataset>, results/quick); "
                         "every finished job is saved in its jobs/ folder as it arrives")
     parser.add_argument("--resume", action="store_true",
@@ -120,9 +120,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """Run the benchmark, print its table and write ``results.json`` and the figures; return the exit status.
 
-    The output folder is checked (and created) before anything runs, and every job's
-    result is saved into its ``jobs/`` folder as it arrives (:mod:`.store`), so that
-    ``--resume`` after an interruption runs only the jobs still missing.
+    The options and the output folder are checked (and the folder created) before
+    anything runs, and every job's result is saved into its ``jobs/`` folder as it
+    arrives (:mod:`.store`), so that ``--resume`` after an interruption runs only the
+    jobs still missing. ``--backend dask`` or ``ray`` connects to (or starts) a cluster
+    for the run (:mod:`.cluster`).
 
     Parameters
     ----------
@@ -135,6 +137,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from .report import environment, format_table, format_tickets, write_plots, write_results
 
     try:
+        connection = cluster.options_from_args(args)
         options = options_from_args(args)
         data = load_data(options["dataset"], options["data_dir"], options["subset"])
         settings = BenchmarkSettings.for_data(len(data.X_train), data.n_features, data.n_classes, **options)
@@ -146,21 +149,22 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         parser.error(f"{option}: {_one_line(error)}" if option else _one_line(error))
     except ValueError as error:
         parser.error(_one_line(error))
-    sizes = "-".join(map(str, settings.layer_sizes))
-    print(f"{settings.dataset} {data.sizes}, network {sizes}, seeds {list(settings.seeds)}, "
-          f"{settings.training.iterations} iterations per training (eval every {settings.training.eval_every}), "
-          f"late rewind to iteration {settings.late_rewind_iteration}, n_jobs {args.n_jobs}")
-    print("densities %: " + ", ".join(f"{100 * d:.2f}" for d in settings.densities()))
-    if args.resume:
-        print(f"resumed {len(finished)} of {job_count(settings)} jobs from {folder}")
-    start = time.perf_counter()
-    runs = run_benchmark(settings, n_jobs=args.n_jobs, backend=args.backend, finished=finished,
-                         on_result=functools.partial(save_job, folder, settings))
-    wall_time = time.perf_counter() - start
+    with cluster.connect(**connection) as workers:  # a Dask or Ray cluster for the grid's run
+        sizes = "-".join(map(str, settings.layer_sizes))
+        print(f"{settings.dataset} {data.sizes}, network {sizes}, seeds {list(settings.seeds)}, "
+              f"{settings.training.iterations} iterations per training (eval every {settings.training.eval_every}), "
+              f"late rewind to iteration {settings.late_rewind_iteration}, n_jobs {workers.n_jobs}")
+        print("densities %: " + ", ".join(f"{100 * d:.2f}" for d in settings.densities()))
+        if args.resume:
+            print(f"resumed {len(finished)} of {job_count(settings)} jobs from {folder}")
+        start = time.perf_counter()
+        runs = run_benchmark(settings, n_jobs=workers.n_jobs, finished=finished,
+                             on_result=functools.partial(save_job, folder, settings))
+        wall_time = time.perf_counter() - start
     print(format_table(runs))
     print(format_tickets(runs))
     print(f"wall time {wall_time:.0f} s")
-    paths = [write_results(out, settings, runs, environment(args.n_jobs, args.backend), wall_time)]
+    paths = [write_results(out, settings, runs, environment(workers.n_jobs, workers.backend), wall_time)]
     paths += write_plots(out, runs, data.image_shape)
     print("wrote " + ", ".join(str(p) for p in paths))
     return 0

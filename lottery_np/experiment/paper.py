@@ -16,7 +16,8 @@ batch 60, evaluation every 100 iterations, early stopping at minimum validation 
 
 The jobs are those of :mod:`.jobs`, run in two phases by :func:`.runner.run_phases` and
 saved as they finish by :mod:`.store`, so ``--resume`` runs only the missing ones, on
-any joblib backend. ``benchmarks/paper_lenet.py`` is the command line (:func:`main`).
+any joblib backend or cluster (:mod:`.cluster`). ``benchmarks/paper_lenet.py`` is the
+command line (:func:`main`).
 """
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ from .. import validation
 from ..pruning import LotteryTicketPruner, RewindStrategy, fixed_rate_schedule
 from ..storage import write_text_atomic
 from ..training import TrainingConfig
+from . import cluster
 from .jobs import Job, load_data
 from .runner import CONTROLS, plan_controls, run_phases
 from .settings import HIDDEN_LAYERS, trained_as
@@ -162,8 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seeds", type=int, nargs="+", help=f"default {' '.join(map(str, PAPER['seeds']))}")
     parser.add_argument("--rounds", type=int, help=f"IMP rounds (default {PAPER['rounds']})")
     parser.add_argument("--iterations", type=int, help=f"iterations per training ({PAPER['training'].iterations})")
-    parser.add_argument("--n-jobs", type=int, default=1, help="parallel jobs (-1: all cores); default 1")
-    parser.add_argument("--backend", help="joblib backend: loky (default), dask or ray after connecting a client")
+    cluster.add_arguments(parser)
     parser.add_argument("--out", type=Path, help="output folder (default results/paper_lenet, results/paper_quick)")
     parser.add_argument("--resume", action="store_true", help="load --out's finished jobs and run only the others")
     parser.add_argument("--data-dir", help="folder of the MNIST files (default $LOTTERY_NP_DATA or the user cache)")
@@ -191,6 +192,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        connection = cluster.options_from_args(args)
         options = options_from_args(args)
         data = load_data(options["dataset"], options["data_dir"], None)
         settings = PaperSettings.for_data(data.n_features, data.n_classes, **options)
@@ -204,13 +206,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
           f"control rounds {settings.control_rounds()}, {job_count(settings)} jobs")
     if args.resume:
         print(f"resumed {len(finished)} of {job_count(settings)} jobs from {folder}")
-    start = time.perf_counter()
-    runs = run_paper(settings, args.n_jobs, args.backend, finished=finished,
-                     on_result=functools.partial(save_job, folder, settings))
-    wall_time = time.perf_counter() - start
+    with cluster.connect(**connection) as workers:  # a Dask or Ray cluster for the grid's run
+        start = time.perf_counter()
+        runs = run_paper(settings, workers.n_jobs, finished=finished,
+                         on_result=functools.partial(save_job, folder, settings))
+        wall_time = time.perf_counter() - start
     print(format_table(runs))
     payload = {"settings": settings.to_dict(), "densities": settings.densities(),
-               "control_rounds": settings.control_rounds(), "environment": environment(args.n_jobs, args.backend),
+               "control_rounds": settings.control_rounds(), "environment": environment(workers.n_jobs, workers.backend),
                "wall_time": wall_time, "runs": [{k: v for k, v in run.items() if k != "masks"} for run in runs]}
     paths = [write_text_atomic(Path(out) / "results.json", json.dumps(payload, indent=1))]
     paths += write_plots(out, runs, settings.paper_rounds())

@@ -12,17 +12,17 @@ back in as ``finished`` are not run again, so an interrupted run can resume with
 jobs it lacks. Either way every job computes the same numbers, so the final results
 do not depend on what was resumed, nor on ``n_jobs``.
 
-The backend is joblib's: ``n_jobs`` worker processes of ``loky`` by default. On a
-cluster, connect a client and pick its backend, either on the command line
-(``--backend dask``) or around the call::
+The backend is joblib's: ``n_jobs`` worker processes of ``loky`` by default, or the
+backend of an enclosing ``joblib.parallel_config``. :func:`.cluster.connect` sets one
+up for a Dask or Ray cluster, as the command lines' ``--backend dask --scheduler
+ADDRESS`` do::
 
-    from dask.distributed import Client
-    client = Client("scheduler-address:8786")
-    with joblib.parallel_config(backend="dask"):
-        run_benchmark(settings, n_jobs=-1)
+    from lottery_np.experiment.cluster import connect
+    with connect("dask", "tcp://10.0.0.1:8786") as workers:
+        run_benchmark(settings, n_jobs=workers.n_jobs)
 
-(``ray.util.joblib.register_ray()`` then ``backend="ray"`` works the same way.) Jobs load
-their data themselves, so workers need the package and the data, nothing else.
+Jobs load their data themselves, so workers need the package and the data, nothing
+else. A backend that cannot stream results (Ray's) hands a phase's back when it ends.
 """
 from __future__ import annotations
 
@@ -71,6 +71,8 @@ def run_jobs(jobs: list[Job], settings: BenchmarkSettings, n_jobs: int = 1, back
         Workers, as joblib counts them (-1: all cores).
     backend : str, optional
         A joblib backend name; None uses the one of an enclosing ``joblib.parallel_config``, else loky.
+        Leave it None on a cluster: :func:`.cluster.connect` sets the backend (joblib 1.6 cannot
+        take ``"dask"`` here).
     progress : bool
         A progress bar over finished jobs (in a log: one line per job).
     on_result : callable, optional
