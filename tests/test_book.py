@@ -48,9 +48,9 @@ print(f"BOOK TOTAL {time.perf_counter() - total:.2f} s", flush=True)
 """
 
 
-def code_blocks(language: str) -> list[tuple[int, str]]:
+def code_blocks(language: str, chapter: Path = CHAPTER) -> list[tuple[int, str]]:
     """``(first line of the code, code)`` of every fenced block in ``language``, in order."""
-    text = CHAPTER.read_text(encoding="utf-8")
+    text = chapter.read_text(encoding="utf-8")
     blocks = []
     for match in FENCE.finditer(text):
         if match.group(1) == language:
@@ -59,8 +59,8 @@ def code_blocks(language: str) -> list[tuple[int, str]]:
     return blocks
 
 
-def run_chapter(tmp_path: Path, small: bool, timeout: float) -> subprocess.CompletedProcess:
-    """Execute the chapter's python blocks in a fresh interpreter inside ``tmp_path``."""
+def chapter_env(tmp_path: Path, small: bool) -> dict[str, str]:
+    """The environment the chapter's code runs in (here and in tests/test_notebooks.py)."""
     # One thread for BLAS and for Numba's parallel kernels: the chapter's matrices are small,
     # and on a busy machine idle threads spin against other processes. Measured on a loaded
     # two-core machine: 32 s for the small run with two Numba threads, 7 s with one.
@@ -70,10 +70,15 @@ def run_chapter(tmp_path: Path, small: bool, timeout: float) -> subprocess.Compl
         env["LOTTERY_NP_BOOK_SMALL"] = "1"
     else:
         env.pop("LOTTERY_NP_BOOK_SMALL", None)
+    return env
+
+
+def run_chapter(tmp_path: Path, small: bool, timeout: float) -> subprocess.CompletedProcess:
+    """Execute the chapter's python blocks in a fresh interpreter inside ``tmp_path``."""
     return subprocess.run(
         [sys.executable, "-c", RUNNER, str(CHAPTER)],
         input=json.dumps(code_blocks("python")), capture_output=True, text=True,
-        cwd=tmp_path, env=env, timeout=timeout,
+        cwd=tmp_path, env=chapter_env(tmp_path, small), timeout=timeout,
     )
 
 
