@@ -60,10 +60,10 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 import numba
-import threadpoolctl
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 
+from lottery_np import threads as lottery_np_threads
 from lottery_np.data import Dataset, load_digits, load_mnist
 from lottery_np.experiment import report
 from lottery_np.model import MLP
@@ -71,6 +71,8 @@ from lottery_np.optim import Adam
 from lottery_np.pruning.masks import random_masks
 from lottery_np.step import training_step
 from lottery_np.training import TrainingConfig, train
+
+import engine_rounds  # benchmarks/engine_rounds.py: whole rounds, inference, under load
 
 try:  # benchmarks/bench_kernels.py: the same comparison for the kernel products alone
     from bench_kernels import measure_step_ratio
@@ -272,7 +274,8 @@ def environment() -> dict:
 
 # --------------------------------------------------------------------- main
 def run_benchmark(quick: bool = False, repeats: int = 5, batches: Optional[int] = None, steps: int = 20,
-                  use_torch: bool = True, threads: Optional[int] = None) -> dict:
+                  use_torch: bool = True, threads: Optional[int] = None, round_iterations: int = 2000,
+                  load_iterations: int = 1000) -> dict:
     """Measure everything; the returned dict is what ``--json`` writes.
 
     Parameters
@@ -289,11 +292,13 @@ def run_benchmark(quick: bool = False, repeats: int = 5, batches: Optional[int] 
     use_torch : bool
         Include PyTorch when it is importable.
     threads : int, optional
-        Threads for BLAS, Numba and PyTorch (default: every CPU).
+        Threads for BLAS, Numba and PyTorch (default: every CPU); the step table is also taken on one.
+    round_iterations : int
+        Iterations of the timed rounds (:mod:`engine_rounds`), evaluating every 100.
+    load_iterations : int
+        Iterations of the rounds timed quiet and under load; 0 leaves that table out.
     """
-    if threads:
-        numba.set_num_threads(threads)
-        threadpoolctl.threadpool_limits(threads)  # BLAS and OpenMP pools, for the rest of the process
+    threads = lottery_np_threads.configure(threads or os.cpu_count())  # BLAS and Numba, for the rest of the process
     data = load_digits() if quick else load_mnist(download=False)
     X, y = data.X_train, data.y_train
     layer_sizes = (X.shape[1], 300, 100, 10)
@@ -318,16 +323,29 @@ def run_benchmark(quick: bool = False, repeats: int = 5, batches: Optional[int] 
     ours = epochs["lottery_np"]["seconds_per_epoch"]
     ratios = {f"lottery_np/{name}": ours / epochs[name]["seconds_per_epoch"] for name in ("scikit-learn", "torch")
               if name in epochs}
-    steps_rows = sparse_vs_dense(X, y, layer_sizes, densities, step_batch_sizes, steps, repeats)
+    steps_rows = []
+    for n_threads in sorted({1, threads}):
+        with lottery_np_threads.limited(n_threads):
+            rows = sparse_vs_dense(X, y, layer_sizes, densities, step_batch_sizes, steps, repeats)
+        steps_rows += [{**row, "threads": n_threads} for row in rows]
+    round_densities = (1.0, 0.1) if quick else engine_rounds.PAPER_DENSITIES
+    rounds = engine_rounds.whole_rounds(data, layer_sizes, round_densities, round_iterations, 100, repeats)
+    inference = engine_rounds.inference(data, layer_sizes, round_densities, 3 * repeats)
+    load = engine_rounds.under_load(data, layer_sizes, (1.0, 0.1), load_iterations, 100, repeats,
+                                    sorted({1, threads})) if load_iterations else []
     return {
         "config": {"dataset": data.name, "n_train": len(X), "layer_sizes": list(layer_sizes),
                    "batch_size": batch_size, "learning_rate": LEARNING_RATE, "batches_per_epoch": per_epoch,
                    "batches_timed": n_batches, "repeats": repeats, "steps": steps, "threads": threads,
+                   "round_iterations": round_iterations, "eval_every": 100, "load_iterations": load_iterations,
                    "sklearn_dtype": sklearn_dtype(X, y, layer_sizes, batch_size),
                    "statistic": "median over interleaved repeats"},
         "epoch": epochs,
         "ratios": ratios,
         "sparse_vs_dense": steps_rows,
+        "rounds": rounds,
+        "inference": inference,
+        "under_load": load,
         "environment": environment(),
     }
 
@@ -346,11 +364,14 @@ def format_report(results: dict) -> str:
     lines.append(f"  scikit-learn trained in {config['sklearn_dtype']}")
     lines += ["", f"Full training step (forward, backward, Adam), path='dense' vs path='sparse' "
                   f"(median of {config['repeats']} x {config['steps']} steps)",
-              f"{'density':>8}{'batch':>7}{'dense ms':>10}{'sparse ms':>11}{'speedup':>9}{'kernels only':>14}"]
+              f"{'threads':>8}{'density':>8}{'batch':>7}{'dense ms':>10}{'sparse ms':>11}{'speedup':>9}"
+              f"{'kernels only':>14}"]
     for row in results["sparse_vs_dense"]:
         kernels_only = f"{row['kernels_only_speedup']:>13.2f}x" if "kernels_only_speedup" in row else ""
-        lines.append(f"{row['density']:>8.2f}{row['batch_size']:>7}{1e3 * row['dense_seconds']:>10.3f}"
-                     f"{1e3 * row['sparse_seconds']:>11.3f}{row['speedup']:>8.2f}x{kernels_only}")
+        lines.append(f"{row['threads']:>8}{row['density']:>8.2f}{row['batch_size']:>7}"
+                     f"{1e3 * row['dense_seconds']:>10.3f}{1e3 * row['sparse_seconds']:>11.3f}"
+                     f"{row['speedup']:>8.2f}x{kernels_only}")
+    lines += engine_rounds.format_tables(results)
     blas = "; ".join(f"{p['prefix']} {p.get('version') or ''} ({p.get('architecture') or p['user_api']}, "
                      f"{p['num_threads']} threads)" for p in env["blas"])
     load = ", ".join(f"{x:.2f}" for x in env["load_average"])
@@ -372,6 +393,10 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
                         help="training steps per round in the sparse-vs-dense part (default 20, quick 3)")
     parser.add_argument("--threads", type=int, default=None,
                         help="threads for BLAS, Numba and PyTorch (default: all; 1 is steadier on a busy machine)")
+    parser.add_argument("--round-iterations", type=int, default=None,
+                        help="iterations of the timed whole rounds (default 2000, quick 100)")
+    parser.add_argument("--load-iterations", type=int, default=None,
+                        help="iterations of the rounds timed under load (default 1000, quick 0: no load table)")
     parser.add_argument("--no-torch", action="store_true", help="leave PyTorch out even if importable")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
@@ -379,7 +404,9 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     results = run_benchmark(quick=quick, repeats=args.repeats or (2 if quick else 5),
                             batches=args.batches or (10 if quick else None),
                             steps=args.steps or (3 if quick else 20), use_torch=not args.no_torch,
-                            threads=args.threads)
+                            threads=args.threads, round_iterations=args.round_iterations or (100 if quick else 2000),
+                            load_iterations=(0 if quick else 1000) if args.load_iterations is None
+                            else args.load_iterations)
     print(format_report(results))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

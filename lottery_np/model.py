@@ -191,11 +191,14 @@ class MLP:
         return [kept / total for kept, total in self.weight_counts()]
 
     # ----------------------------------------------------------------- inputs
-    def check_inputs(self, X: np.ndarray, y: Optional[np.ndarray] = None) -> tuple[np.ndarray, Optional[np.ndarray]]:
+    def check_inputs(self, X, y: Optional[np.ndarray] = None) -> tuple:
         """``(X, y)`` as arrays; ``ValueError`` unless ``X`` is ``(n_samples, n_inputs)`` and ``y``,
-        if given (else it stays None), is ``(n_samples,)`` with labels in ``[0, n_classes)``."""
-        X = np.asarray(X)
-        if X.ndim != 2 or X.shape[1] != self.layer_sizes[0]:
+        if given (else it stays None), is ``(n_samples,)`` with labels in ``[0, n_classes)``.
+
+        ``X`` may also be a :class:`~lottery_np.kernels.SampleBlocks`, returned as it is.
+        """
+        X = X if isinstance(X, kernels.SampleBlocks) else np.asarray(X)
+        if len(X.shape) != 2 or X.shape[1] != self.layer_sizes[0]:
             raise ValueError(f"X must have shape (n_samples, {self.layer_sizes[0]}), got {X.shape}")
         if y is None:
             return X, None
@@ -221,35 +224,50 @@ class MLP:
             activations.append(Z)
         return activations
 
-    def _logits(self, X: np.ndarray) -> np.ndarray:
-        """``(n_classes, n_samples)`` logits of checked inputs, computed in chunks."""
+    def _logits(self, X) -> np.ndarray:
+        """``(n_classes, n_samples)`` logits of checked inputs (an array or :class:`~lottery_np.kernels.SampleBlocks`).
+
+        A sparse float32 network (:func:`~lottery_np.kernels.use_sparse_inference`)
+        takes all its layers in one call over sample blocks; otherwise the layers
+        go one by one over chunks of samples.
+        """
+        if kernels.use_sparse_inference(self.density, self.dtype):
+            samples = X if isinstance(X, kernels.SampleBlocks) else kernels.SampleBlocks(X)
+            return kernels.sparse_logits(kernels.flatten_network(self._patterns, self.weights, self.biases), samples)
+        X = X.X if isinstance(X, kernels.SampleBlocks) else X
         chunks = [
             self._forward(np.ascontiguousarray(X[s : s + _EVAL_CHUNK].T, dtype=self.dtype))[-1]
             for s in range(0, len(X), _EVAL_CHUNK)
         ]
         return np.concatenate(chunks, axis=1)
 
-    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+    def predict_proba(self, X) -> np.ndarray:
         """Class probabilities, shape ``(n_samples, n_classes)``."""
         return np.exp(log_softmax(self._logits(self.check_inputs(X)[0]))).T
 
-    def predict(self, X: np.ndarray) -> np.ndarray:
+    def predict(self, X) -> np.ndarray:
         """Predicted class of each sample, shape ``(n_samples,)``."""
         return self._logits(self.check_inputs(X)[0]).argmax(axis=0)
 
-    def evaluate(self, X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-        """Mean cross-entropy loss and accuracy on ``(X, y)``."""
+    def evaluate(self, X, y: np.ndarray) -> tuple[float, float]:
+        """Mean cross-entropy loss and accuracy on ``(X, y)``.
+
+        ``X`` is an ``(n_samples, n_inputs)`` array, or the same wrapped once in
+        :class:`~lottery_np.kernels.SampleBlocks` for a set evaluated many times
+        (the training loop does so): a sparse network then reads it laid out for
+        its kernel without laying it out again at every call.
+        """
         X, y = self.check_inputs(X, y)
         log_probs = log_softmax(self._logits(X))
         loss = -float(log_probs[y, np.arange(len(y))].mean(dtype=np.float64))
         accuracy = float((log_probs.argmax(axis=0) == y).mean())
         return loss, accuracy
 
-    def loss(self, X: np.ndarray, y: np.ndarray) -> float:
+    def loss(self, X, y: np.ndarray) -> float:
         """Mean cross-entropy loss on ``(X, y)``."""
         return self.evaluate(X, y)[0]
 
-    def accuracy(self, X: np.ndarray, y: np.ndarray) -> float:
+    def accuracy(self, X, y: np.ndarray) -> float:
         """Fraction of samples classified correctly."""
         return self.evaluate(X, y)[1]
 

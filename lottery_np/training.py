@@ -22,10 +22,11 @@ from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
 import numpy as np
-from . import validation
+from . import threads, validation
 from .config import TrainingConfig
 from .data import Dataset, as_dataset
 from .failure import TrainingDivergedError, check_divergence  # noqa: F401 - TrainingDivergedError lived here
+from .kernels import SampleBlocks
 from .model import MLP, Parameters
 from .optim import Optimizer
 from .progress import progress_bar
@@ -171,42 +172,46 @@ def train(
     start = time.perf_counter()
     running_loss = []
 
+    evaluation_sets = _evaluation_sets(data)
+
     def evaluate(iteration: int) -> None:
-        _record_evaluation(curve, model, data, iteration, float(np.mean(running_loss)) if running_loss else math.nan)
+        _record_evaluation(curve, model, evaluation_sets, iteration,
+                           float(np.mean(running_loss)) if running_loss else math.nan)
         running_loss.clear()
         advice = (f"try a smaller learning_rate (now {config.learning_rate:g})" if iteration > start_iteration
                   else "no update was taken yet: check the network's starting weights")
         check_divergence(curve.val_loss[-1], iteration, model.layer_sizes[-1], "validation loss", advice)
 
-    if start_iteration in snapshot_at:
-        snapshots[start_iteration] = model.get_parameters()
-    evaluate(start_iteration)
-    step = training_step(model, optimizer)
-    bar = progress_bar(total - start_iteration, description, progress, log_updates=False, leave=False)
-    epoch, order = None, None
-    try:
-        for iteration in range(start_iteration + 1, total + 1):
-            position = (iteration - 1) % batches_per_epoch  # iteration i is batch i - 1 of the whole run
-            if epoch != (iteration - 1) // batches_per_epoch:
-                epoch = (iteration - 1) // batches_per_epoch
-                order = epoch_order(seed, epoch, len(X_train))
-            batch = order[position * config.batch_size : (position + 1) * config.batch_size]
-            loss = step(X_train[batch], y_train[batch])
-            if not math.isfinite(loss):
-                check_divergence(loss, iteration, model.layer_sizes[-1], "training loss",
-                                 f"try a smaller learning_rate (now {config.learning_rate:g})")
-            running_loss.append(loss)
-            if iteration in snapshot_at:
-                step.sync()
-                snapshots[iteration] = model.get_parameters()
-            if iteration % config.eval_every == 0 or iteration == total:
-                step.sync()
-                evaluate(iteration)
-                bar.set_postfix(val_acc=f"{curve.val_accuracy[-1]:.4f}")
-            bar.update(1)
-    finally:
-        step.sync()  # also when interrupted: the model holds every update taken
-        bar.close()
+    with threads.limited():  # lottery_np.threads: how many, and why
+        if start_iteration in snapshot_at:
+            snapshots[start_iteration] = model.get_parameters()
+        evaluate(start_iteration)
+        step = training_step(model, optimizer)
+        bar = progress_bar(total - start_iteration, description, progress, log_updates=False, leave=False)
+        epoch, order = None, None
+        try:
+            for iteration in range(start_iteration + 1, total + 1):
+                position = (iteration - 1) % batches_per_epoch  # iteration i is batch i - 1 of the whole run
+                if epoch != (iteration - 1) // batches_per_epoch:
+                    epoch = (iteration - 1) // batches_per_epoch
+                    order = epoch_order(seed, epoch, len(X_train))
+                batch = order[position * config.batch_size : (position + 1) * config.batch_size]
+                loss = step(X_train[batch], y_train[batch])
+                if not math.isfinite(loss):
+                    check_divergence(loss, iteration, model.layer_sizes[-1], "training loss",
+                                     f"try a smaller learning_rate (now {config.learning_rate:g})")
+                running_loss.append(loss)
+                if iteration in snapshot_at:
+                    step.sync()
+                    snapshots[iteration] = model.get_parameters()
+                if iteration % config.eval_every == 0 or iteration == total:
+                    step.sync()
+                    evaluate(iteration)
+                    bar.set_postfix(val_acc=f"{curve.val_accuracy[-1]:.4f}")
+                bar.update(1)
+        finally:
+            step.sync()  # also when interrupted: the model holds every update taken
+            bar.close()
 
     return _summarise(curve, total, time.perf_counter() - start, snapshots)
 
@@ -215,22 +220,31 @@ def evaluate_once(model: MLP, data) -> TrainingResult:
     """A :class:`TrainingResult` with a single evaluation and no training (for an already trained model)."""
     start = time.perf_counter()
     curve = LearningCurve()
-    _record_evaluation(curve, model, data, 0, math.nan)
+    _record_evaluation(curve, model, _evaluation_sets(as_dataset(data)), 0, math.nan)
     return _summarise(curve, 0, time.perf_counter() - start, {})
 
 
-def _has_test(data) -> bool:
-    return getattr(data, "X_test", None) is not None
+def _evaluation_sets(data: Dataset) -> tuple:
+    """``(X_val, y_val, X_test, y_test)`` with each ``X`` wrapped once in :class:`~lottery_np.kernels.SampleBlocks`.
+
+    Training evaluates the same sets hundreds of times; a sparse network lays
+    them out for its kernel once, here, rather than at every evaluation.
+    ``X_test`` and ``y_test`` are None without a test set.
+    """
+    test = None if data.X_test is None else SampleBlocks(data.X_test)
+    return SampleBlocks(data.X_val), data.y_val, test, data.y_test
 
 
-def _record_evaluation(curve: LearningCurve, model: MLP, data, iteration: int, train_loss: float) -> None:
+def _record_evaluation(curve: LearningCurve, model: MLP, evaluation_sets: tuple, iteration: int,
+                       train_loss: float) -> None:
     """Append validation loss/accuracy and test accuracy at ``iteration`` to ``curve``."""
-    val_loss, val_acc = model.evaluate(data.X_val, data.y_val)
+    X_val, y_val, X_test, y_test = evaluation_sets
+    val_loss, val_acc = model.evaluate(X_val, y_val)
     curve.iterations.append(iteration)
     curve.train_loss.append(train_loss)
     curve.val_loss.append(val_loss)
     curve.val_accuracy.append(val_acc)
-    curve.test_accuracy.append(model.accuracy(data.X_test, data.y_test) if _has_test(data) else math.nan)
+    curve.test_accuracy.append(math.nan if X_test is None else model.accuracy(X_test, y_test))
 
 
 def _summarise(curve: LearningCurve, iterations: int, wall_time: float, snapshots: dict) -> TrainingResult:

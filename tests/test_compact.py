@@ -147,4 +147,11 @@ def test_bench_compact_quick_runs():
     completed = subprocess.run([sys.executable, str(BENCH), "--quick"], capture_output=True, text=True,
                                timeout=300, check=False)
     assert completed.returncode == 0, completed.stderr
-    assert "units kept" in completed.stdout and "compact dense" in completed.stdout
+    lines = completed.stdout.splitlines()
+    assert "kept/removed: inputs, hidden 1, hidden 2, outputs" in lines[1]
+    rows = [line.split() for line in lines[2:]]
+    assert len(rows) == 2 * 2  # two rounds' tickets, batches 1 and 1000
+    assert [row[3] for row in rows] == ["1", "1000"] * 2 and all(row[2] == "True" for row in rows)
+    assert all(row[1].endswith(",10/0") for row in rows)  # every class is kept
+    densities = [float(row[0]) for row in rows]
+    assert densities[0] > densities[2]  # densest first

@@ -13,6 +13,7 @@ import shlex
 import sys
 from pathlib import Path
 
+from .. import threads
 from ..data import load_dataset
 from ..data.loaders import LOADERS
 from ..model import MLP
@@ -34,7 +35,8 @@ OPTION_NAMES = {
     "adam_bias_correction": "--adam-bias-correction",
     "eval_every": "--eval-every", "seed": "--seed", "batch_size": "--batch-size", "optimizer": "--optimizer",
     "learning_rate": "--learning-rate", "scope": "--scope", "output_rate_factor": "--output-rate-factor",
-    "accuracy_tolerance": "--accuracy-tolerance",
+    "accuracy_tolerance": "--accuracy-tolerance", "threads": "--threads",
+    threads.ENVIRONMENT_VARIABLE: threads.ENVIRONMENT_VARIABLE,
 }
 
 EPILOG = """\
@@ -112,6 +114,9 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
                         help="folder for the settings, checkpoint, ticket, history and plots")
     output.add_argument("--resume", action="store_true", help="continue the run in RUN_DIR, with its settings")
     output.add_argument("--no-progress", dest="progress", action="store_false", help="hide the progress bars")
+    output.add_argument("--threads", type=int, metavar="N",
+                        help=f"threads of the kernels (default: ${threads.ENVIRONMENT_VARIABLE}, else "
+                             f"{threads.DEFAULT_THREADS}); the numbers do not depend on it")
     return parser
 
 
@@ -121,9 +126,11 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
         args.iterations = DEFAULTS.training.iterations  # so that history.json records it
     if args.target_sparsity is None and args.pruning_rate is None:
         args.target_sparsity = DEFAULTS.target_sparsity  # likewise
+    threads.configure(args.threads)
     pruner = build_pruner(args)
     out = Path(args.out)
-    settings = {**{name: value for name, value in vars(args).items() if name != "command"}, "numerics": NUMERICS_VERSION}
+    settings = {**{name: value for name, value in vars(args).items() if name not in ("command", "threads")},
+                "numerics": NUMERICS_VERSION}
     check_run_folder(out, settings, args.resume)
     data = load_dataset(args.dataset, args.data_dir, download=args.download)
     model = MLP((data.n_features, *args.hidden, data.n_classes), seed=args.seed)

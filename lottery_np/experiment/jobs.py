@@ -12,15 +12,13 @@ pruner selects on validation accuracy); ``lottery_ticket`` also returns every ro
 """
 from __future__ import annotations
 
-import contextlib
 import functools
 import time
-from typing import Iterator, NamedTuple, Optional
+from typing import NamedTuple, Optional
 
-import numba
 import numpy as np
-from threadpoolctl import threadpool_limits
 
+from .. import threads
 from ..data import Dataset, load_dataset
 from ..model import MLP, apply_mask
 from ..pruning import (RewindStrategy, RoundRecord, WinningTicket, prune_layerwise, random_mask_model,
@@ -58,23 +56,11 @@ def load_data(dataset: str, data_dir: Optional[str], subset: Optional[tuple]) ->
     return data.subset(*subset) if subset else data
 
 
-@contextlib.contextmanager
-def single_threaded() -> Iterator[None]:
-    """Run BLAS and Numba on one thread: jobs, not threads, use the cores, and numbers never depend on n_jobs."""
-    previous = numba.get_num_threads()
-    numba.set_num_threads(1)
-    try:
-        with threadpool_limits(limits=1):
-            yield
-    finally:
-        numba.set_num_threads(previous)
-
-
 def run_job(job: Job, settings: BenchmarkSettings) -> dict:
     """Run ``job`` under ``settings`` and return its result dict."""
     start = time.perf_counter()
     data = load_data(settings.dataset, settings.data_dir, settings.subset)
-    with single_threaded():
+    with threads.limited(1):  # jobs, not threads, use the cores
         result = _METHODS[job.method](job, settings, data)
     return {"method": job.method, "seed": job.seed, **result, "wall_time": time.perf_counter() - start}
 

@@ -59,6 +59,14 @@ CROSSOVER_DENSITY = 0.25
 # (benchmarks/bench_engine.py and single runs at 0.3 and 0.4). Break-even at batch 60: about 0.35.
 FUSED_CROSSOVER_DENSITY = 0.35
 
+# Below this overall density a float32 network infers faster in sample blocks, all layers in one sparse
+# call (.inference), than layer by layer with BLAS. One evaluation of MNIST's 15,000 validation and test
+# images, random masks, medians of 7 (Intel Xeon, Emerald Rapids; 2 cores), dense / blocked sparse:
+#   1 thread:  density 0.3 0.85x, 0.25 0.91x, 0.2 1.14x, 0.15 1.41x (dense 90 ms)
+#   2 threads: density 0.3 0.75x, 0.25 1.13x, 0.2 1.73x, 0.15 2.34x (dense 72 ms)
+# One thread is the default (lottery_np.threads), so its break-even, about 0.22, is the one used.
+INFERENCE_CROSSOVER_DENSITY = 0.22
+
 # Multiply-adds (surviving weights x samples) from which the parallel builds are used. On the
 # machine above, for a 300x100 layer and batch 60, SpMM/SDDMM took 5.7/10.3 us serial and 5.2/7.5 us
 # on two threads at 17,760 multiply-adds, 8.2/13.5 and 6.7/9.2 us at 36,480 (medians); below that
@@ -83,9 +91,23 @@ def use_fused_step(density: float, dtype) -> bool:
     each layer's: the paper prunes the small output layer at half the rate, and
     it should not keep a whole sparse network off the fused path.
     """
+    return _below(density, FUSED_CROSSOVER_DENSITY, dtype)
+
+
+def _below(density: float, crossover: float, dtype) -> bool:
+    """Whether a ``dtype`` network of ``density`` takes a whole-network sparse kernel that starts below ``crossover``."""
     if not 0.0 <= density <= 1.0:
         raise ValueError(f"density must be in [0, 1], got {density!r}")
-    return np.dtype(dtype) == np.float32 and density < FUSED_CROSSOVER_DENSITY
+    return np.dtype(dtype) == np.float32 and density < crossover
+
+
+def use_sparse_inference(density: float, dtype) -> bool:
+    """Whether a network of overall ``density`` infers in sample blocks, all layers in one call (:mod:`.inference`).
+
+    True for float32 below ``INFERENCE_CROSSOVER_DENSITY``; float64 networks
+    always go layer by layer, on the reference path.
+    """
+    return _below(density, INFERENCE_CROSSOVER_DENSITY, dtype)
 
 
 def masked_forward(A, weights, pattern: SparsityPattern, path: Optional[str] = None) -> np.ndarray:

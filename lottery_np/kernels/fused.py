@@ -19,6 +19,14 @@ The input gradient ``dA = (W * M) dZ`` is then a scatter (each output adds its
 weighted error to its inputs' rows); it is needed only above the first layer,
 where the layers are small.
 
+The sample dimension is **padded to a multiple of** ``LANES``: the buffers hold
+``n_lanes = ceil(n / LANES) * LANES`` columns, the padding columns of the input
+are zero, and so are those of every error ``dZ`` (the softmax writes zeros
+there), so that they add exactly nothing to any gradient. LLVM vectorises the
+sample loops 16 floats at a time and leaves a remainder to a slower loop; on an
+Intel Xeon (Emerald Rapids, AVX-512) LeNet's first-layer SDDMM at 10 % density
+took 187 us for 60 samples and 112 us for 64, the forward SpMM 164 and 117 us.
+
 The products of each layer are spread over Numba's threads by output
 (``prange``). With two threads a LeNet-300-100 step at 10 % density and batch
 60 took 307 us against 413 us on one, and one thread ran as fast as a serial
@@ -32,6 +40,9 @@ from numba import njit, prange
 
 from .jitted import FASTMATH, _sddmm_row, _spmm_row
 
+# The sample dimension of every buffer is padded to a multiple of this (one AVX-512 vector of float32).
+LANES = 16
+
 
 @njit(fastmath=FASTMATH, cache=True, parallel=True)
 def sparse_backprop(activations, labels, values, biases, by_output,
@@ -40,9 +51,10 @@ def sparse_backprop(activations, labels, values, biases, by_output,
 
     Parameters
     ----------
-    activations : tuple of n_layers + 1 float32 arrays, shapes (size_l, n_samples)
-        ``activations[0]`` holds the input batch, feature-major; the others are
-        overwritten with each layer's output (ReLU applied, logits last).
+    activations : tuple of n_layers + 1 float32 arrays, shapes (size_l, n_lanes)
+        ``activations[0]`` holds the input batch, feature-major, in its first
+        ``n_samples`` columns; the others are overwritten with each layer's
+        output (ReLU applied, logits last). ``n_lanes >= n_samples``.
     labels : int64 array of shape (n_samples,)
         Class indices, trusted: the caller checks they lie in range.
     values : tuple of float32 arrays, shapes (n_active_l,)
@@ -50,21 +62,23 @@ def sparse_backprop(activations, labels, values, biases, by_output,
     biases : tuple of float32 arrays, shapes (fan_out_l,)
     by_output : tuple of ``(csc_indptr, csc_indices)`` pairs
         Each layer's :class:`~lottery_np.kernels.pattern.SparsityPattern` grouped by output.
-    errors : tuple of n_layers float32 arrays, shapes (fan_out_l, n_samples)
-        Overwritten with ``dZ_l``, the loss gradient at each layer's pre-activation.
+    errors : tuple of n_layers float32 arrays, shapes (fan_out_l, n_lanes)
+        Overwritten with ``dZ_l``, the loss gradient at each layer's pre-activation
+        (0 in the padding columns).
     grad_weights : tuple of float32 arrays, shapes (n_active_l,)
         Overwritten with the weight gradients, packed by output like ``values``.
     grad_biases : tuple of float32 arrays, shapes (fan_out_l,)
     """
     n_layers = len(values)
     n = labels.size
+    lanes = activations[0].shape[1]  # every loop but the softmax's runs over the padded width
     for layer in range(n_layers):  # Z = (W * M).T @ A + b, then ReLU except at the output
         indptr, indices = by_output[layer]
         A, Z, b, W = activations[layer], activations[layer + 1], biases[layer], values[layer]
         hidden = layer < n_layers - 1
         for j in prange(Z.shape[0]):
             _spmm_row(j, indptr, indices, W, A, Z)
-            for s in range(n):
+            for s in range(lanes):
                 z = Z[j, s] + b[j]
                 Z[j, s] = max(z, np.float32(0.0)) if hidden else z
 
@@ -85,6 +99,9 @@ def sparse_backprop(activations, labels, values, biases, by_output,
         for k in range(logits.shape[0]):
             dZ[k, s] *= scale
         dZ[labels[s], s] -= inv_n
+    for k in range(logits.shape[0]):  # the padding columns add nothing to any gradient
+        for s in range(n, lanes):
+            dZ[k, s] = 0.0
 
     for layer in range(n_layers - 1, -1, -1):  # dW = (A dZ^T) * M, db = sum dZ, dA = (W * M) dZ
         A, dZ, W, dW = activations[layer], errors[layer], values[layer], grad_weights[layer]
@@ -94,7 +111,7 @@ def sparse_backprop(activations, labels, values, biases, by_output,
         db = grad_biases[layer]
         for j in range(dZ.shape[0]):
             total = np.float32(0.0)
-            for s in range(n):
+            for s in range(lanes):
                 total += dZ[j, s]
             db[j] = total
         if layer > 0:  # dZ below = dA * relu'(Z below), relu' = 1 where the unit fired
@@ -103,10 +120,10 @@ def sparse_backprop(activations, labels, values, biases, by_output,
             for j in range(dZ.shape[0]):  # each output j adds W[i, j] dZ[j, :] to its inputs' rows
                 for k in range(indptr[j], indptr[j + 1]):
                     i, w = indices[k], W[k]
-                    for s in range(n):
+                    for s in range(lanes):
                         dA[i, s] += w * dZ[j, s]
             for i in range(dA.shape[0]):
-                for s in range(n):
+                for s in range(lanes):
                     if A[i, s] <= 0.0:
                         dA[i, s] = 0.0
     return loss / n
@@ -154,18 +171,21 @@ class FusedBackprop:
             Both are this object's buffers, overwritten by its next call with a batch of the same size.
         """
         activations, errors, grad_weights, grad_biases = self._workspace(len(X))
-        np.copyto(activations[0], X.T)
+        activations[0][:, :len(X)] = X.T  # the padding columns stay 0
         loss = sparse_backprop(activations, np.ascontiguousarray(y, dtype=np.int64), tuple(values), tuple(biases),
                                self._by_output, errors, grad_weights, grad_biases)
         return float(loss), grad_weights, grad_biases
 
     def _workspace(self, n_samples: int) -> tuple:
-        """``(activations, errors, grad_weights, grad_biases)`` float32 buffers for ``n_samples`` (made once)."""
+        """``(activations, errors, grad_weights, grad_biases)`` float32 buffers for ``n_samples`` (made once).
+
+        Activations and errors have ``n_samples`` rounded up to ``LANES`` columns, zeros to start with.
+        """
         if n_samples not in self._buffers:
-            sizes = self.layer_sizes
+            sizes, lanes = self.layer_sizes, -(-n_samples // LANES) * LANES
             self._buffers[n_samples] = (
-                tuple(np.empty((size, n_samples), np.float32) for size in sizes),
-                tuple(np.empty((size, n_samples), np.float32) for size in sizes[1:]),
+                tuple(np.zeros((size, lanes), np.float32) for size in sizes),
+                tuple(np.zeros((size, lanes), np.float32) for size in sizes[1:]),
                 tuple(np.empty(p.active.size, np.float32) for p in self.patterns),
                 tuple(np.empty(size, np.float32) for size in sizes[1:]),
             )

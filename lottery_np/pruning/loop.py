@@ -30,9 +30,10 @@ from .record import RoundRecord
 from .rewind import RewindStrategy
 from .schedule import fixed_rate_schedule, global_schedule, layerwise_schedule
 
-NUMERICS_VERSION = 2
+NUMERICS_VERSION = 3
 """Bumped whenever a change alters the numbers a run produces (2: per-epoch data order, float64-formed
-Adam constants), so that a checkpoint of an older version is not resumed into a run it never was."""
+Adam constants; 3: the fused sparse step's sample loops padded to 16 lanes, sparse networks evaluated
+in sample blocks), so that a checkpoint of an older version is not resumed into a run it never was."""
 
 
 def check_model(model) -> None:

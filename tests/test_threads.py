@@ -1,0 +1,108 @@
+"""The threads setting: where it comes from, where it applies, and that the numbers do not depend on it."""
+import numba
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_info
+
+from lottery_np import threads, training
+from lottery_np.cli import main
+from lottery_np.config import TrainingConfig
+from lottery_np.data import load_digits
+from lottery_np.model import MLP
+from lottery_np.pruning.masks import random_masks
+from lottery_np.validation import SettingError
+
+MAX = numba.config.NUMBA_NUM_THREADS
+
+
+@pytest.fixture(autouse=True)
+def restore_threads(monkeypatch):
+    """Every test leaves the process's threads as it found them."""
+    monkeypatch.delenv(threads.ENVIRONMENT_VARIABLE, raising=False)
+    before = numba.get_num_threads()
+    yield
+    monkeypatch.setattr(threads, "_chosen", None)
+    numba.set_num_threads(before)
+
+
+def test_the_argument_beats_the_environment_which_beats_the_default(monkeypatch):
+    assert threads.requested() == min(threads.DEFAULT_THREADS, MAX)
+    monkeypatch.setenv(threads.ENVIRONMENT_VARIABLE, str(MAX))
+    assert threads.requested() == MAX
+    assert threads.requested(1) == 1
+
+
+@pytest.mark.parametrize("text", ["zero", "1.5", "0", str(MAX + 1)])
+def test_a_bad_environment_value_is_refused_naming_the_variable(monkeypatch, text):
+    monkeypatch.setenv(threads.ENVIRONMENT_VARIABLE, text)
+    with pytest.raises(SettingError, match=threads.ENVIRONMENT_VARIABLE) as caught:
+        threads.requested()
+    assert caught.value.setting == threads.ENVIRONMENT_VARIABLE
+
+
+@pytest.mark.parametrize("value", [0, -1, MAX + 1, True, 1.5])
+def test_a_bad_argument_is_refused(value):
+    with pytest.raises(SettingError, match="threads"):
+        threads.requested(value)
+
+
+def blas_threads():
+    return {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"}
+
+
+def test_limited_sets_numba_and_blas_and_restores_both():
+    numba.set_num_threads(MAX)
+    with threads.limited(1) as n:
+        assert n == 1 and threads.current() == 1
+        assert numba.get_num_threads() == 1 and blas_threads() <= {1}
+        with threads.limited():  # what train() does: the enclosing choice stays
+            assert numba.get_num_threads() == 1
+    assert numba.get_num_threads() == MAX and threads.current() == threads.requested()
+
+
+def test_configure_holds_for_the_rest_of_the_process():
+    assert threads.configure(1) == 1
+    assert threads.current() == 1 and numba.get_num_threads() == 1
+
+
+def test_training_runs_on_the_current_threads(monkeypatch):
+    seen = []
+    original = training.training_step
+
+    def spy(*args, **kwargs):
+        seen.append(numba.get_num_threads())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(training, "training_step", spy)
+    data = load_digits()
+    with threads.limited(1):
+        training.train(MLP((64, 20, 10)), data, TrainingConfig(iterations=3, eval_every=3))
+    assert seen == [1]
+
+
+@pytest.mark.skipif(MAX < 2, reason="needs two threads")
+def test_the_numbers_do_not_depend_on_the_threads():
+    data = load_digits()
+    results = []
+    for n in (1, 2):
+        for density in (1.0, 0.1):  # the dense path (BLAS) and the fused sparse one
+            model = MLP((64, 300, 100, 10), seed=4)
+            if density < 1:
+                shapes = [w.shape for w in model.weights]
+                model.set_masks(random_masks(shapes, [round(density * i * o) for i, o in shapes],
+                                             np.random.default_rng(4)))
+            with threads.limited(n):
+                result = training.train(model, data, TrainingConfig(iterations=200, eval_every=50), seed=4)
+            results.append((n, density, model.weights, result.curve.val_loss))
+    for (_, d1, w1, c1), (_, d2, w2, c2) in zip(results[:2], results[2:]):
+        assert d1 == d2
+        for a, b in zip(w1, w2):
+            np.testing.assert_array_equal(a, b)
+        assert c1 == c2
+
+
+def test_the_command_line_names_the_option(tmp_path, capsys):
+    assert main(["find-ticket", "--dataset", "digits", "--threads", "0", "--out", str(tmp_path / "run")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("lottery-np: error: --threads: ") and err.count("\n") == 1, err
+    assert not (tmp_path / "run").exists()  # refused before anything is written
