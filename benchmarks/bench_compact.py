@@ -26,7 +26,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from lottery_np.compact import CompactNetwork, compact
+from lottery_np.compact import compact
 from lottery_np.data import load_dataset
 from lottery_np.model import MLP
 from lottery_np.pruning import LotteryTicketPruner

@@ -332,7 +332,7 @@ def run_benchmark(quick: bool = False, repeats: int = 5, batches: Optional[int] 
     rounds = engine_rounds.whole_rounds(data, layer_sizes, round_densities, round_iterations, 100, repeats)
     inference = engine_rounds.inference(data, layer_sizes, round_densities, 3 * repeats)
     load = engine_rounds.under_load(data, layer_sizes, (1.0, 0.1), load_iterations, 100, repeats,
-                                    sorted({1, threads})) if load_iterations else []
+                                    [*sorted({1, threads}), lottery_np_threads.AUTO]) if load_iterations else []
     return {
         "config": {"dataset": data.name, "n_train": len(X), "layer_sizes": list(layer_sizes),
                    "batch_size": batch_size, "learning_rate": LEARNING_RATE, "batches_per_epoch": per_epoch,

@@ -108,8 +108,12 @@ def inference(data: Dataset, layer_sizes: Sequence[int], densities: Sequence[flo
 
 
 def under_load(data: Dataset, layer_sizes: Sequence[int], densities: Sequence[float], iterations: int,
-               eval_every: int, repeats: int, thread_counts: Sequence[int], hogs: int = 2) -> list[dict]:
-    """Seconds of a short round quiet and with ``hogs`` spinning processes, per density and thread count."""
+               eval_every: int, repeats: int, thread_counts: Sequence, hogs: int = 2) -> list[dict]:
+    """Seconds of a short round quiet and with ``hogs`` spinning processes, per density and thread count.
+
+    A thread count is a number or ``"auto"``, which every round decides anew
+    (:mod:`lottery_np.threads`): quiet, it takes every core; loaded, those left.
+    """
     rows = []
     for n_threads in thread_counts:
         with threads.limited(n_threads):
@@ -126,7 +130,7 @@ def under_load(data: Dataset, layer_sizes: Sequence[int], densities: Sequence[fl
             q, l = statistics.median(quiet[density]), statistics.median(loaded[density])
             rows.append({"threads": n_threads, "density": density, "hogs": hogs, "quiet_seconds": q,
                          "loaded_seconds": l, "slowdown": l / q})
-            print(f"under load: {n_threads} threads, density {density}: {l / q:.2f}x slower", file=sys.stderr,
+            print(f"under load: threads {n_threads}, density {density}: {l / q:.2f}x slower", file=sys.stderr,
                   flush=True)
     return rows
 
@@ -167,6 +171,6 @@ def format_tables(results: dict) -> list[str]:
         lines += ["", f"Under load: a {config['load_iterations']}-iteration round, quiet and with {first['hogs']} "
                       "spinning processes on the same cores", f"{'threads':>8}{'density':>8}{'quiet s':>9}"
                                                              f"{'loaded s':>10}{'slowdown':>10}"]
-        lines += [f"{r['threads']:>8}{r['density']:>8.2f}{r['quiet_seconds']:>9.2f}{r['loaded_seconds']:>10.2f}"
+        lines += [f"{str(r['threads']):>8}{r['density']:>8.2f}{r['quiet_seconds']:>9.2f}{r['loaded_seconds']:>10.2f}"
                   f"{r['slowdown']:>9.2f}x" for r in results["under_load"]]
     return lines

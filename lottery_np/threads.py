@@ -3,21 +3,38 @@
 Training at the paper's batch of 60 is a long series of small products, each a
 parallel region of a few tens of microseconds. Every region ends at a barrier:
 no thread goes on until all have finished. On a machine whose cores are busy
-with other work, one of the two threads is often waiting for a core, and the
-other waits for it at every barrier, a scheduler time slice (milliseconds)
-instead of microseconds. See :data:`DEFAULT_THREADS` for what that cost here.
+with other work, one of the threads is often waiting for a core, and the
+others wait for it at every barrier, a scheduler time slice (milliseconds)
+instead of microseconds. Measured on this project's 2-core machine (Intel Xeon,
+Emerald Rapids; OpenBLAS 0.3.31, numba 0.68.1 with its OpenMP layer), MNIST,
+LeNet-300-100, a 500-iteration round evaluating every 100, medians of 2, quiet
+and with two other processes spinning on the same cores:
+
+=========  =========================  ==========================
+threads    dense round, quiet / busy  10 % density, quiet / busy
+=========  =========================  ==========================
+1          1.37 / 2.13 s (1.55x)      0.51 / 0.96 s (1.86x)
+2          0.99 / 3.67 s (3.72x)      0.43 / 1.31 s (3.04x)
+=========  =========================  ==========================
+
+Two threads win 1.2-1.4x on a quiet machine and lose 1.4-1.7x against one on a
+busy one. So the default, ``"auto"``, decides when training starts (each
+pruning round): as many threads as there are cores that nothing else is
+running on, and at least one (:func:`idle_cores`).
 
 The number of threads is set, in order of precedence, by ``--threads`` on the
 command line (:func:`configure`), the ``LOTTERY_NP_THREADS`` environment
-variable, or :data:`DEFAULT_THREADS`. The numbers do not depend on it: every
-kernel splits its work so that each output is computed by one thread, in the
-same order whatever the number of threads.
+variable, or :data:`DEFAULT_THREADS`; each takes a number or ``auto``. The
+numbers a run produces do not depend on it: every kernel splits its work so that
+each output is computed by one thread, in the same order whatever the number
+of threads.
 """
 from __future__ import annotations
 
 import contextlib
 import os
-from typing import Iterator, Optional
+import time
+from typing import Iterator, Union
 
 import numba
 from threadpoolctl import threadpool_limits
@@ -25,75 +42,114 @@ from threadpoolctl import threadpool_limits
 from . import validation
 
 ENVIRONMENT_VARIABLE = "LOTTERY_NP_THREADS"
+AUTO = "auto"
+LOADAVG = "/proc/loadavg"
+DEFAULT_THREADS = AUTO
 
-# One thread. Measured on this project's 2-core machine (Intel Xeon, Emerald Rapids; OpenBLAS 0.3.31,
-# numba 0.68.1 with its OpenMP layer), MNIST, LeNet-300-100, a 500-iteration round evaluating every
-# 100, medians of 2, quiet / with two other processes spinning on the same cores:
-#   1 thread:  dense 1.37 / 2.13 s (1.55x slower), 10 % density 0.51 / 0.96 s (1.86x)
-#   2 threads: dense 0.99 / 3.67 s (3.72x slower), 10 % density 0.43 / 1.31 s (3.04x)
-# Two threads win 1.2-1.4x on a quiet machine and lose 1.4-1.7x against one on a busy one; one thread
-# never falls behind its fair share. Set LOTTERY_NP_THREADS=2 (or --threads 2) on a machine of your own.
-DEFAULT_THREADS = 1
+Threads = Union[int, str, None]
 
 
-def requested(threads: Optional[int] = None) -> int:
+def idle_cores(samples: int = 5, interval: float = 0.002) -> int:
+    """Cores that no other process's runnable thread is using now, at least 1.
+
+    Linux's ``/proc/loadavg`` counts the threads of the machine running or
+    ready to run at this instant; those of this process (``/proc/self/task``,
+    whose BLAS threads may still be spinning after their last product) are
+    left out. The fewest over ``samples`` readings count, so that one
+    short-lived command does not. Elsewhere, the one-minute load average stands in.
+    """
+    cores = numba.config.NUMBA_NUM_THREADS
+    try:
+        readings = []
+        for _ in range(samples):
+            with open(LOADAVG, encoding="ascii") as file:
+                running = int(file.read().split()[3].split("/")[0])
+            readings.append(running - _running_threads_of_this_process())
+            time.sleep(interval)
+        others = min(readings)
+    except (OSError, IndexError, ValueError):
+        others = round(os.getloadavg()[0]) - 1 if hasattr(os, "getloadavg") else 0
+    return max(1, min(cores, cores - max(0, others)))
+
+
+def _running_threads_of_this_process() -> int:
+    """Threads of this process in state R (running or runnable), from ``/proc/self/task/*/stat``."""
+    count = 0
+    for task in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{task}/stat", encoding="ascii", errors="replace") as file:
+                count += file.read().rsplit(")", 1)[1].split()[0] == "R"
+        except OSError:  # the thread ended meanwhile
+            continue
+    return count
+
+
+def requested(threads: Threads = None) -> int:
     """The number of threads to use: ``threads`` if given, else ``$LOTTERY_NP_THREADS``, else the default.
+
+    ``"auto"`` means :func:`idle_cores`.
 
     Raises
     ------
     SettingError
-        If the value is not an integer between 1 and the number of CPUs Numba can use.
+        If the value is neither ``"auto"`` nor an integer between 1 and the number of CPUs Numba can use.
     """
+    name = "threads"
     if threads is None:
-        text = os.environ.get(ENVIRONMENT_VARIABLE, "").strip()
-        if not text:
-            return min(DEFAULT_THREADS, numba.config.NUMBA_NUM_THREADS)
+        threads = os.environ.get(ENVIRONMENT_VARIABLE, "").strip() or DEFAULT_THREADS
+        name = ENVIRONMENT_VARIABLE if ENVIRONMENT_VARIABLE in os.environ else name
+    if _is_auto(threads):
+        return idle_cores()
+    if isinstance(threads, str):
         try:
-            threads = int(text)
+            threads = int(threads)
         except ValueError:
-            raise validation.SettingError(ENVIRONMENT_VARIABLE, "an integer", text) from None
-        name = ENVIRONMENT_VARIABLE
-    else:
-        name = "threads"
+            raise validation.SettingError(name, f"{AUTO!r} or an integer", threads) from None
     return validation.integer(name, threads, minimum=1, maximum=numba.config.NUMBA_NUM_THREADS)
 
 
-_chosen: Optional[int] = None  # set by configure(), or by an enclosing limited() while it runs
+_chosen: Threads = None  # set by configure(), or by an enclosing limited() while it runs
+
+
+def _is_auto(threads: Threads) -> bool:
+    return isinstance(threads, str) and threads.strip().lower() == AUTO
 
 
 def current() -> int:
     """The threads training runs on now: the last :func:`configure` or enclosing :func:`limited`, else :func:`requested`."""
-    return requested() if _chosen is None else _chosen
+    return requested(_chosen)
 
 
-def configure(threads: Optional[int] = None) -> int:
-    """Choose the threads for the rest of the process (see :func:`requested`) and return the number.
+def configure(threads: Threads = None) -> int:
+    """Choose the threads for the rest of the process (see :func:`requested`) and return their number now.
 
-    :func:`lottery_np.training.train` runs on them; they are also set at once for
-    BLAS and Numba.
+    :func:`lottery_np.training.train` runs on them (``"auto"`` decides anew at
+    each call); BLAS and Numba are also set to them at once.
     """
     global _chosen
-    _chosen = requested(threads)
-    numba.set_num_threads(_chosen)
-    threadpool_limits(limits=_chosen)
-    return _chosen
+    number = requested(threads)
+    _chosen = AUTO if _is_auto(threads) else number
+    numba.set_num_threads(number)
+    threadpool_limits(limits=number)
+    return number
 
 
 @contextlib.contextmanager
-def limited(threads: Optional[int] = None) -> Iterator[int]:
+def limited(threads: Threads = None) -> Iterator[int]:
     """Run the block with BLAS and Numba on ``threads`` threads (default :func:`current`), then restore both.
 
-    Inside the block, :func:`current` is ``threads``: a training run inside a
-    benchmark job that asked for one thread stays on one.
+    Inside the block, :func:`current` is that number (or ``"auto"`` again, if
+    asked for): a training run inside a benchmark job that asked for one thread
+    stays on one.
     """
     global _chosen
-    threads = current() if threads is None else requested(threads)
+    number = current() if threads is None else requested(threads)
     previous, previous_numba = _chosen, numba.get_num_threads()
-    _chosen = threads
-    numba.set_num_threads(threads)
+    _chosen = AUTO if _is_auto(threads) else number
+    numba.set_num_threads(number)
     try:
-        with threadpool_limits(limits=threads):
-            yield threads
+        with threadpool_limits(limits=number):
+            yield number
     finally:
         _chosen = previous
         numba.set_num_threads(previous_numba)

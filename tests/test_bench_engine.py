@@ -34,7 +34,8 @@ def test_quick_run_writes_tables_and_json(tmp_path):
         assert set(rows) == {1.0, 0.1} and rows[1.0]["speedup"] == 1.0, table
     for row in results["rounds"]:
         assert row["paper_round_seconds"] == row["seconds"] * 50_000 / results["config"]["round_iterations"]
-    assert [(row["threads"], row["density"]) for row in results["under_load"]] == [(1, 1.0), (1, 0.1)]
+    assert [(row["threads"], row["density"]) for row in results["under_load"]] == [
+        (1, 1.0), (1, 0.1), ("auto", 1.0), ("auto", 0.1)]
     for row in results["under_load"]:
         assert row["slowdown"] == row["loaded_seconds"] / row["quiet_seconds"] and row["hogs"] == 2
     assert "Whole round" in completed.stdout and "Under load" in completed.stdout

@@ -25,14 +25,43 @@ def restore_threads(monkeypatch):
     numba.set_num_threads(before)
 
 
-def test_the_argument_beats_the_environment_which_beats_the_default(monkeypatch):
-    assert threads.requested() == min(threads.DEFAULT_THREADS, MAX)
-    monkeypatch.setenv(threads.ENVIRONMENT_VARIABLE, str(MAX))
-    assert threads.requested() == MAX
-    assert threads.requested(1) == 1
+def fake_machine(monkeypatch, tmp_path, runnable, own=1):
+    """``/proc/loadavg`` saying ``runnable`` threads can run now, ``own`` of them this process's."""
+    loadavg = tmp_path / "loadavg"
+    loadavg.write_text(f"0.50 0.40 0.30 {runnable}/321 4567\n")
+    monkeypatch.setattr(threads, "LOADAVG", str(loadavg))
+    monkeypatch.setattr(threads, "_running_threads_of_this_process", lambda: own)
 
 
-@pytest.mark.parametrize("text", ["zero", "1.5", "0", str(MAX + 1)])
+def test_the_argument_beats_the_environment_which_beats_the_default(monkeypatch, tmp_path):
+    fake_machine(monkeypatch, tmp_path, runnable=1)
+    assert threads.DEFAULT_THREADS == "auto" and threads.requested() == MAX  # a quiet machine: every core
+    monkeypatch.setenv(threads.ENVIRONMENT_VARIABLE, "1")
+    assert threads.requested() == 1
+    assert threads.requested(MAX) == MAX and threads.requested(" Auto ") == MAX
+
+
+@pytest.mark.parametrize("runnable, own, idle", [(1, 1, MAX), (3, 1, max(1, MAX - 2)), (2, 2, MAX), (9, 1, 1)])
+def test_auto_takes_the_cores_other_processes_leave(monkeypatch, tmp_path, runnable, own, idle):
+    fake_machine(monkeypatch, tmp_path, runnable, own)
+    assert threads.idle_cores() == idle
+
+
+def test_auto_is_decided_anew_by_every_training_run(monkeypatch, tmp_path):
+    fake_machine(monkeypatch, tmp_path, runnable=1)
+    with threads.limited("auto"):
+        with threads.limited() as quiet:  # what train() does
+            assert quiet == MAX
+        fake_machine(monkeypatch, tmp_path, runnable=1 + MAX)  # others now keep every core busy
+        with threads.limited() as busy:
+            assert busy == 1
+
+
+def test_the_real_machine_reads_sensibly():
+    assert 1 <= threads.idle_cores() <= MAX
+
+
+@pytest.mark.parametrize("text", ["zero", "1.5", "0", str(MAX + 1), "autox"])
 def test_a_bad_environment_value_is_refused_naming_the_variable(monkeypatch, text):
     monkeypatch.setenv(threads.ENVIRONMENT_VARIABLE, text)
     with pytest.raises(SettingError, match=threads.ENVIRONMENT_VARIABLE) as caught:
@@ -57,7 +86,7 @@ def test_limited_sets_numba_and_blas_and_restores_both():
         assert numba.get_num_threads() == 1 and blas_threads() <= {1}
         with threads.limited():  # what train() does: the enclosing choice stays
             assert numba.get_num_threads() == 1
-    assert numba.get_num_threads() == MAX and threads.current() == threads.requested()
+    assert numba.get_num_threads() == MAX
 
 
 def test_configure_holds_for_the_rest_of_the_process():

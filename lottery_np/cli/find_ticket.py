@@ -114,9 +114,10 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
                         help="folder for the settings, checkpoint, ticket, history and plots")
     output.add_argument("--resume", action="store_true", help="continue the run in RUN_DIR, with its settings")
     output.add_argument("--no-progress", dest="progress", action="store_false", help="hide the progress bars")
-    output.add_argument("--threads", type=int, metavar="N",
-                        help=f"threads of the kernels (default: ${threads.ENVIRONMENT_VARIABLE}, else "
-                             f"{threads.DEFAULT_THREADS}); the numbers do not depend on it")
+    output.add_argument("--threads", metavar="N",
+                        help=f"threads of the kernels, a number or {threads.AUTO} (the cores nothing else is "
+                             f"using; default: ${threads.ENVIRONMENT_VARIABLE}, else {threads.DEFAULT_THREADS}); "
+                             "the numbers do not depend on it")
     return parser
 
 
