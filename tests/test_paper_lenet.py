@@ -69,6 +69,8 @@ def test_the_quick_run_writes_every_record_and_figure(reference):
                 assert control["layer_densities"] == record["layer_densities"]
     for name in FIGURES:
         assert (reference / name).stat().st_size > 0, name
+    claims = (reference / "claims.md").read_text()
+    assert claims.startswith("| claim | paper | ours") and claims.count("\n") == 2 + 7
 
 
 def test_a_killed_run_resumes_to_the_uninterrupted_results(reference, tmp_path, capsys):

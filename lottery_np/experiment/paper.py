@@ -184,8 +184,10 @@ def options_from_args(args: argparse.Namespace) -> dict:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Run the grid of ``argv``; print the table, write ``results.json`` and the figures; return the exit status."""
+    """Run the grid of ``argv``; print the tables, write ``results.json``, ``claims.md`` (the paper's claims
+    against ours, :mod:`lottery_np.paper_claims`) and the figures; return the exit status."""
     # Here, not at the top: both draw with matplotlib, which --help should not import.
+    from ..paper_claims import format_claims
     from ..paper_plots import format_table, write_plots
     from .report import environment
 
@@ -215,7 +217,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     payload = {"settings": settings.to_dict(), "densities": settings.densities(),
                "control_rounds": settings.control_rounds(), "environment": environment(workers.n_jobs, workers.backend),
                "wall_time": wall_time, "runs": [{k: v for k, v in run.items() if k != "masks"} for run in runs]}
-    paths = [write_text_atomic(Path(out) / "results.json", json.dumps(payload, indent=1))]
+    claims = format_claims(runs)
+    print(claims)
+    paths = [write_text_atomic(Path(out) / "results.json", json.dumps(payload, indent=1)),
+             write_text_atomic(Path(out) / "claims.md", claims + "\n")]
     paths += write_plots(out, runs, settings.paper_rounds())
     print("wrote " + ", ".join(str(p) for p in paths))
     return 0
