@@ -139,19 +139,13 @@ def test_the_paper_grid_runs_on_a_dask_scheduler(scheduler, local, processes, tm
 
 
 @pytest.mark.cluster
-def test_without_a_scheduler_dask_starts_a_local_cluster_and_shuts_it_down(local, processes, tmp_path):
-    pytest.importorskip("distributed")
-    run(processes, [*BENCHMARK, "--backend", "dask", "--n-jobs", "2"], tmp_path / "benchmark")
+@pytest.mark.parametrize("backend, module", [("dask", "distributed"), ("ray", "ray")])
+def test_without_an_address_the_backend_starts_a_local_cluster_and_shuts_it_down(backend, module, local, processes,
+                                                                                  tmp_path):
+    pytest.importorskip(module)
+    run(processes, [*BENCHMARK, "--backend", backend, "--n-jobs", "2"], tmp_path / "benchmark")
     assert numbers(tmp_path / "benchmark") == local["benchmark"]
-    assert ran_on(tmp_path / "benchmark") == ("dask", 2)
-
-
-@pytest.mark.cluster
-def test_the_benchmark_runs_on_a_local_ray_instance(local, processes, tmp_path):
-    pytest.importorskip("ray")
-    run(processes, [*BENCHMARK, "--backend", "ray", "--n-jobs", "2"], tmp_path / "benchmark")
-    assert numbers(tmp_path / "benchmark") == local["benchmark"]
-    assert ran_on(tmp_path / "benchmark") == ("ray", 2)
+    assert ran_on(tmp_path / "benchmark") == (backend, 2)
 
 
 @pytest.fixture
