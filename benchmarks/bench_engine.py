@@ -72,6 +72,7 @@ from lottery_np.pruning.masks import random_masks
 from lottery_np.step import training_step
 from lottery_np.training import TrainingConfig, train
 
+import bench_compact  # benchmarks/bench_compact.py: what compacting each round's ticket buys
 import engine_rounds  # benchmarks/engine_rounds.py: whole rounds, inference, under load
 
 try:  # benchmarks/bench_kernels.py: the same comparison for the kernel products alone
@@ -331,6 +332,8 @@ def run_benchmark(quick: bool = False, repeats: int = 5, batches: Optional[int] 
     round_densities = (1.0, 0.1) if quick else engine_rounds.PAPER_DENSITIES
     rounds = engine_rounds.whole_rounds(data, layer_sizes, round_densities, round_iterations, 100, repeats)
     inference = engine_rounds.inference(data, layer_sizes, round_densities, 3 * repeats)
+    tickets, X_test = bench_compact.trained_tickets(data.name, quick)
+    compaction = bench_compact.compaction_rows(tickets, X_test, repeats, quick)
     load = engine_rounds.under_load(data, layer_sizes, (1.0, 0.1), load_iterations, 100, repeats,
                                     [*sorted({1, threads}), lottery_np_threads.AUTO]) if load_iterations else []
     return {
@@ -346,6 +349,7 @@ def run_benchmark(quick: bool = False, repeats: int = 5, batches: Optional[int] 
         "rounds": rounds,
         "inference": inference,
         "under_load": load,
+        "compaction": compaction,
         "environment": environment(),
     }
 
@@ -372,6 +376,8 @@ def format_report(results: dict) -> str:
                      f"{1e3 * row['dense_seconds']:>10.3f}{1e3 * row['sparse_seconds']:>11.3f}"
                      f"{row['speedup']:>8.2f}x{kernels_only}")
     lines += engine_rounds.format_tables(results)
+    lines += ["", f"Compact tickets: every round's ticket of a 95 %-sparsity search, compacted (predict, median of "
+                  f"{config['repeats']})", *bench_compact.format_rows(results["compaction"])]
     blas = "; ".join(f"{p['prefix']} {p.get('version') or ''} ({p.get('architecture') or p['user_api']}, "
                      f"{p['num_threads']} threads)" for p in env["blas"])
     load = ", ".join(f"{x:.2f}" for x in env["load_average"])

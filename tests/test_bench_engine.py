@@ -39,6 +39,11 @@ def test_quick_run_writes_tables_and_json(tmp_path):
     for row in results["under_load"]:
         assert row["slowdown"] == row["loaded_seconds"] / row["quiet_seconds"] and row["hogs"] == 2
     assert "Whole round" in completed.stdout and "Under load" in completed.stdout
+    assert "Compact tickets" in completed.stdout
+    assert [row["predictions_identical"] for row in results["compaction"]] == [True, True]  # two rounds' tickets
+    for row in results["compaction"]:
+        assert set(row["seconds"]) == {"1", "1000"}  # JSON keys
+        assert row["kept"][-1] == 10 and all(k <= t for k, t in zip(row["kept"], row["layer_sizes"]))
     env = results["environment"]
     assert env["cpu_count"] >= 1 and env["versions"]["numpy"]
     assert set(env["openblas_env"]) == {"OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"}
