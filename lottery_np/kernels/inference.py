@@ -15,9 +15,11 @@ gets little from sparsity there, for two reasons, both about memory:
 Here the samples are cut into **blocks** of ``BLOCK_SAMPLES`` and laid out
 feature-major once (:class:`SampleBlocks`, made once per evaluation set by the
 training loop). One thread takes one block through *all* layers
-(``prange`` over blocks): the block's input, 784 x 64 floats (200 KB), and its
+(``prange`` over blocks): the block's input, 784 x 256 floats (800 KB), and its
 hidden activations stay in that core's L2, and no thread ever waits for
-another between layers. Every sample's arithmetic is that of the
+another between layers. On one thread this took a 10 %-density LeNet-300-100
+through the 15,000 images in 32 ms, against 61 ms layer by layer (medians,
+Intel Xeon, Emerald Rapids). Every sample's arithmetic is that of the
 layer-by-layer sparse product, :func:`~.jitted._spmm_row` in the same order,
 bias added after the sum, so the logits do not depend on the block size nor
 on the number of threads.
