@@ -60,6 +60,7 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 import numba
+import threadpoolctl
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 
@@ -299,7 +300,8 @@ def run_benchmark(quick: bool = False, repeats: int = 5, batches: Optional[int] 
     load_iterations : int
         Iterations of the rounds timed quiet and under load; 0 leaves that table out.
     """
-    threads = lottery_np_threads.configure(threads or os.cpu_count())  # BLAS and Numba, for the rest of the process
+    threads = lottery_np_threads.configure(threads or os.cpu_count())  # Numba, for the rest of the process
+    threadpoolctl.threadpool_limits(threads)  # BLAS, for the engines compared outside train() (which runs it on 1)
     data = load_digits() if quick else load_mnist(download=False)
     X, y = data.X_train, data.y_train
     layer_sizes = (X.shape[1], 300, 100, 10)

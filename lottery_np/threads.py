@@ -1,4 +1,4 @@
-"""How many threads the engine's kernels run on: one setting for BLAS's pool and Numba's.
+"""How many threads training runs on: Numba's, chosen for the machine's load; BLAS's, always one.
 
 Training at the paper's batch of 60 is a long series of small products, each a
 parallel region of a few tens of microseconds. Every region ends at a barrier:
@@ -20,14 +20,20 @@ threads    dense round, quiet / busy  10 % density, quiet / busy
 Two threads win 1.2-1.4x on a quiet machine and lose 1.4-1.7x against one on a
 busy one. So the default, ``"auto"``, decides when training starts (each
 pruning round): as many threads as there are cores that nothing else is
-running on, and at least one (:func:`idle_cores`).
+running on, and at least one (:func:`idle_cores`). (The table was measured
+with BLAS on the same number of threads; it now always runs on one, below.)
 
 The number of threads is set, in order of precedence, by ``--threads`` on the
 command line (:func:`configure`), the ``LOTTERY_NP_THREADS`` environment
-variable, or :data:`DEFAULT_THREADS`; each takes a number or ``auto``. The
-numbers a run produces do not depend on it: every kernel splits its work so that
-each output is computed by one thread, in the same order whatever the number
-of threads.
+variable, or :data:`DEFAULT_THREADS`; each takes a number or ``auto``.
+
+**The numbers a run produces do not depend on it.** The setting is the number of
+*Numba* threads: every Numba kernel splits its work so that each output is
+computed by one thread, in the same order whatever their number. BLAS does not
+promise that: OpenBLAS 0.3.31 multiplies LeNet's 60 x 784 batch by its 784 x
+300 weights into different float32 roundings on one thread and on two. So
+training runs BLAS on one thread, always (:func:`limited`); otherwise the dense
+path's numbers would depend on how busy the machine was when a round started.
 """
 from __future__ import annotations
 
@@ -123,24 +129,24 @@ def current() -> int:
 def configure(threads: Threads = None) -> int:
     """Choose the threads for the rest of the process (see :func:`requested`) and return their number now.
 
-    :func:`lottery_np.training.train` runs on them (``"auto"`` decides anew at
-    each call); BLAS and Numba are also set to them at once.
+    :func:`lottery_np.training.train` runs Numba on them (``"auto"`` decides
+    anew at each call), and BLAS on one; Numba is also set to them at once.
     """
     global _chosen
     number = requested(threads)
     _chosen = AUTO if _is_auto(threads) else number
     numba.set_num_threads(number)
-    threadpool_limits(limits=number)
     return number
 
 
 @contextlib.contextmanager
 def limited(threads: Threads = None) -> Iterator[int]:
-    """Run the block with BLAS and Numba on ``threads`` threads (default :func:`current`), then restore both.
+    """Run the block with Numba on ``threads`` threads (default :func:`current`) and BLAS on one; restore both.
 
     Inside the block, :func:`current` is that number (or ``"auto"`` again, if
     asked for): a training run inside a benchmark job that asked for one thread
-    stays on one.
+    stays on one. BLAS stays on one thread whatever ``threads`` is, so that the
+    dense path's numbers never depend on it (see the module's docstring).
     """
     global _chosen
     number = current() if threads is None else requested(threads)
@@ -148,7 +154,7 @@ def limited(threads: Threads = None) -> Iterator[int]:
     _chosen = AUTO if _is_auto(threads) else number
     numba.set_num_threads(number)
     try:
-        with threadpool_limits(limits=number):
+        with threadpool_limits(limits=1, user_api="blas"):
             yield number
     finally:
         _chosen = previous

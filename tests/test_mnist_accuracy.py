@@ -7,8 +7,13 @@ from lottery_np.training import TrainingConfig, train
 
 
 @pytest.mark.slow
-def test_dense_lenet_300_100_reaches_97_8_percent_on_mnist():
-    """10 epochs of Adam at 1.2e-3, batch 60 (the paper's setup) reach >= 97.8 % test accuracy.
+def test_dense_lenet_300_100_reaches_97_5_percent_on_mnist():
+    """10 epochs of Adam at 1.2e-3, batch 60 (the paper's setup) reach >= 97.5 % test accuracy.
+
+    One seed, so the bound sits below the seeds' spread: the MNIST benchmark's dense networks
+    (book/figures/results.md) reach 97.66, 97.84 and 98.17 % with seeds 0-2, mean 97.89 ± 0.26;
+    seed 0, this test's, gives 97.66 %. (Before BLAS was kept on one thread in training, this
+    test ran it on every core, which rounds differently, and passed a bound of 97.8 % there.)
 
     Accuracy is read, as in the paper, at the early-stopping iteration: the evaluation of
     minimum *validation* loss within the 10 epochs (the test set plays no part in choosing
@@ -27,4 +32,4 @@ def test_dense_lenet_300_100_reaches_97_8_percent_on_mnist():
           f"{result.early_stop_iteration} of {result.iterations} ({result.final_test_accuracy:.4f} at the end), "
           f"{result.wall_time:.1f} s")
     assert result.early_stop_iteration < result.iterations  # the minimum is inside the run, not at its edge
-    assert result.early_stop_test_accuracy >= 0.978
+    assert result.early_stop_test_accuracy >= 0.975
