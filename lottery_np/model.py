@@ -231,7 +231,7 @@ class MLP:
         takes all its layers in one call over sample blocks; otherwise the layers
         go one by one over chunks of samples.
         """
-        if kernels.use_sparse_inference(self.density, self.dtype):
+        if kernels.use_sparse_inference(self.density, self.dtype, len(X)):
             samples = X if isinstance(X, kernels.SampleBlocks) else kernels.SampleBlocks(X)
             return kernels.sparse_logits(kernels.flatten_network(self._patterns, self.weights, self.biases), samples)
         X = X.X if isinstance(X, kernels.SampleBlocks) else X

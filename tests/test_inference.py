@@ -101,7 +101,7 @@ def test_a_wrong_number_of_features_is_refused():
 def test_the_model_evaluates_sample_blocks_like_arrays_on_either_path(monkeypatch):
     model, rng = sparse_network((20, 16, 5), 0.15, seed=5)
     X, y = rng.standard_normal((300, 20)).astype(np.float32), rng.integers(0, 5, 300)
-    assert kernels.use_sparse_inference(model.density, model.dtype)
+    assert kernels.use_sparse_inference(model.density, model.dtype, len(X))
     sparse = model.evaluate(X, y)
     assert model.evaluate(SampleBlocks(X), y) == sparse
     np.testing.assert_array_equal(model.predict(SampleBlocks(X)), model.predict(X))
@@ -111,10 +111,11 @@ def test_the_model_evaluates_sample_blocks_like_arrays_on_either_path(monkeypatc
     assert dense[0] == pytest.approx(sparse[0], rel=1e-5) and dense[1] == sparse[1]
 
 
-def test_only_sparse_float32_networks_take_the_blocked_path():
-    crossover = kernels.dispatch.INFERENCE_CROSSOVER_DENSITY
-    assert kernels.use_sparse_inference(crossover / 2, np.float32)
-    assert not kernels.use_sparse_inference(crossover, np.float32)
-    assert not kernels.use_sparse_inference(0.01, np.float64)
+def test_only_sparse_float32_networks_and_enough_samples_take_the_blocked_path():
+    crossover, enough = kernels.dispatch.INFERENCE_CROSSOVER_DENSITY, kernels.dispatch.INFERENCE_MIN_SAMPLES
+    assert kernels.use_sparse_inference(crossover / 2, np.float32, enough)
+    assert not kernels.use_sparse_inference(crossover / 2, np.float32, enough - 1)
+    assert not kernels.use_sparse_inference(crossover, np.float32, enough)
+    assert not kernels.use_sparse_inference(0.01, np.float64, enough)
     with pytest.raises(ValueError, match="density"):
-        kernels.use_sparse_inference(1.5, np.float32)
+        kernels.use_sparse_inference(1.5, np.float32, enough)

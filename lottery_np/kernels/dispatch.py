@@ -101,13 +101,19 @@ def _below(density: float, crossover: float, dtype) -> bool:
     return np.dtype(dtype) == np.float32 and density < crossover
 
 
-def use_sparse_inference(density: float, dtype) -> bool:
-    """Whether a network of overall ``density`` infers in sample blocks, all layers in one call (:mod:`.inference`).
+# Fewer samples than this infer layer by layer whatever the density: for one sample the blocked kernel's
+# fixed costs (packing the weights, 0.2 ms at 10 % density) are twice BLAS's whole dense product.
+INFERENCE_MIN_SAMPLES = 16
 
-    True for float32 below ``INFERENCE_CROSSOVER_DENSITY``; float64 networks
+
+def use_sparse_inference(density: float, dtype, n_samples: int) -> bool:
+    """Whether ``n_samples`` go through a network of ``density`` in sample blocks, all layers in one call.
+
+    True for float32 below ``INFERENCE_CROSSOVER_DENSITY`` and at least
+    ``INFERENCE_MIN_SAMPLES`` samples (:mod:`.inference`); float64 networks
     always go layer by layer, on the reference path.
     """
-    return _below(density, INFERENCE_CROSSOVER_DENSITY, dtype)
+    return n_samples >= INFERENCE_MIN_SAMPLES and _below(density, INFERENCE_CROSSOVER_DENSITY, dtype)
 
 
 def masked_forward(A, weights, pattern: SparsityPattern, path: Optional[str] = None) -> np.ndarray:
