@@ -35,7 +35,11 @@ the numbers erratic.
    surviving weights kept packed); median seconds per step over the repeats,
    and, when ``bench_kernels`` is importable, the same ratio for the layer
    products alone.
-3. **Environment.** ``lottery_np.experiment.report.environment`` (Python,
+3. **Whole rounds, inference, under load** (:mod:`engine_rounds`): ``train()`` under the paper's
+   protocol at the paper's Pm, one evaluation of the validation and test sets, and a round quiet and
+   with two processes spinning on the same cores, on one thread, on all and on ``auto``.
+4. **Compaction** (:mod:`bench_compact`): every round's ticket of a 95 % search, compacted.
+5. **Environment.** ``lottery_np.experiment.report.environment`` (Python,
    platform, CPU count, package versions, BLAS libraries and their threads,
    the threading variables set) plus PyTorch's version and threads, Numba's
    threads, both OpenBLAS variables (set or not) and the load average.
