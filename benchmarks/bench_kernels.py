@@ -45,12 +45,12 @@ import threadpoolctl
 
 from lottery_np.kernels import SparsityPattern, dispatch, masked_backward_input, masked_backward_weights, masked_forward
 
+from timing import DENSITIES, OPENBLAS_VARS  # benchmarks/timing.py
+
 LAYERS = ((784, 300), (300, 100), (100, 10))  # LeNet-300-100, (fan_in, fan_out)
 BATCHES = (60, 1000)
-DENSITIES = (1.0, 0.5, 0.2, 0.1, 0.05, 0.02)
 PRODUCTS = ("forward", "backward_input", "backward_weights", "step")
 PATHS = ("dense", "sparse")
-OPENBLAS_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 # The paths take turns in ROUNDS rounds, so that load from other processes hits them alike. Right
 # after a switch between OpenBLAS's threads and Numba's, the other pool's threads still spin for a
 # while and steal the cores (first calls 2-5 ms instead of 0.3, and 4 ms stalls for ~0.1 s after),

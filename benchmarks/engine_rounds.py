@@ -24,7 +24,8 @@ import statistics
 import subprocess
 import sys
 import time
-from typing import Callable, Sequence
+from functools import partial
+from typing import Sequence
 
 import numpy as np
 
@@ -33,8 +34,9 @@ from lottery_np.config import TrainingConfig
 from lottery_np.data import Dataset
 from lottery_np.kernels import SampleBlocks
 from lottery_np.model import MLP
-from lottery_np.pruning.masks import random_masks
 from lottery_np.training import train
+
+from timing import Runner, interleaved, masks_at_density  # benchmarks/timing.py
 
 PAPER_DENSITIES = (1.0, 0.513, 0.211, 0.1, 0.07, 0.036, 0.02, 0.019)
 """Pm of the paper's Figure 3 (100, 51.3, 21.1, 7.0, 3.6, 1.9 %) and the goals' 10 % and 2 %."""
@@ -47,13 +49,12 @@ def masked_model(layer_sizes: Sequence[int], density: float, seed: int = 0) -> M
     model = MLP(layer_sizes, seed=seed)
     if density < 1:
         shapes = [w.shape for w in model.weights]
-        model.set_masks(random_masks(shapes, [max(1, round(density * i * o)) for i, o in shapes],
-                                     np.random.default_rng(seed)))
+        model.set_masks(masks_at_density(shapes, density, np.random.default_rng(seed)))
     return model
 
 
 def round_runner(data: Dataset, layer_sizes: Sequence[int], density: float, iterations: int,
-                 eval_every: int) -> Callable[[], float]:
+                 eval_every: int) -> Runner:
     """Seconds of one ``train()`` round of ``iterations`` from the same initialization, every call."""
     model = masked_model(layer_sizes, density)
     config = TrainingConfig(iterations=iterations, eval_every=eval_every)
@@ -72,10 +73,7 @@ def whole_rounds(data: Dataset, layer_sizes: Sequence[int], densities: Sequence[
     runners = {d: round_runner(data, layer_sizes, d, iterations, eval_every) for d in densities}
     for run in runners.values():
         run()  # compiles, warms the caches
-    samples = {d: [] for d in densities}
-    for _ in range(repeats):
-        for density, run in runners.items():
-            samples[density].append(run())
+    samples = interleaved(runners, repeats)
     dense = statistics.median(samples[max(densities)])
     rows = []
     for density in densities:
@@ -98,10 +96,7 @@ def inference(data: Dataset, layer_sizes: Sequence[int], densities: Sequence[flo
 
     for model in models.values():
         evaluate(model)
-    samples = {d: [] for d in densities}
-    for _ in range(repeats):
-        for density, model in models.items():
-            samples[density].append(evaluate(model))
+    samples = interleaved({d: partial(evaluate, model) for d, model in models.items()}, repeats)
     dense = statistics.median(samples[max(densities)])
     return [{"density": d, "ms": 1e3 * statistics.median(s), "speedup": dense / statistics.median(s),
              "n_images": sum(len(y) for _, y in sets)} for d, s in samples.items()]
