@@ -6,10 +6,15 @@ the maximum; so do these figures:
 
 * ``early_stopping_vs_pm.png`` -- the early-stopping iteration (minimum validation loss)
   of the ticket, its random reinitialization and a random mask (Figure 4, left);
-* ``accuracy_vs_pm.png`` -- their test accuracy at early stopping (Figure 4, right);
+* ``accuracy_vs_pm.png`` -- their test accuracy at early stopping (Figure 4, right), in
+  full and zoomed on the top ``ZOOM_POINTS`` percentage points, where the ticket and the
+  dense network differ;
 * ``learning_curves.png`` -- the ticket's test accuracy during training at the paper's
-  ``Pm`` (Figure 3), the mean over seeds;
+  ``Pm`` (Figure 3), the mean over seeds, with a dot where the seeds' mean validation
+  loss is lowest;
 * ``iterative_vs_one_shot.png`` -- both quantities, iterative against one-shot pruning (Figure 5).
+
+The ``Pm`` axes are ticked where the controls were trained (the paper's ``Pm``), not at every round.
 
 Every figure draws on its own Agg :class:`~matplotlib.figure.Figure` (see :mod:`.plots`).
 """
@@ -29,6 +34,8 @@ COLORS = {**{m: METHOD_COLORS[m] for m in ("lottery_ticket", "random_reinit", "r
 KEYS = {"early_stop_iteration": ("early-stopping iteration", 1.0),
         "test_accuracy": ("test accuracy at early stopping (%)", 100.0)}
 """Each plotted quantity's axis label and scale."""
+ZOOM_POINTS = 3.0
+"""Height, in percentage points, of the zoomed accuracy panels."""
 
 
 def method_points(runs: Sequence[dict]) -> dict[str, list[dict]]:
@@ -79,41 +86,58 @@ def format_table(runs: Sequence[dict]) -> str:
     return "\n".join(lines + [line for *_, line in sorted(rows)])
 
 
-def _plot_with_ranges(ax, points: Mapping[str, Sequence[dict]], key: str) -> None:
-    """Mean against ``Pm`` with min-max error bars, one line per method; the log ``Pm`` axis."""
-    percents = set()
+def _plot_with_ranges(ax, points: Mapping[str, Sequence[dict]], key: str, zoom: bool = False) -> None:
+    """Mean against ``Pm`` with min-max error bars, one line per method; the log ``Pm`` axis.
+
+    Ticks stand at the ``Pm`` of the methods other than the ticket (the control rounds), and at
+    both ends; ``zoom`` shows at most the top :data:`ZOOM_POINTS` of the values.
+    """
+    percents, ticks, top = set(), set(), -np.inf
+    scale = KEYS[key][1]
     for method, method_points_ in points.items():
         rows = summarise(method_points_, key)
         x, mean, low, high = (np.array(column, dtype=float) for column in list(zip(*rows))[1:5])
-        scale = KEYS[key][1]
         ax.errorbar(100 * x, scale * mean, yerr=[scale * (mean - low), scale * (high - mean)], fmt="o-",
                     color=COLORS[method], label=LABELS[method], markersize=4, capsize=3)
         percents.update((100 * x).tolist())
-    density_axis(ax, sorted(percents, reverse=True))
+        if method != "lottery_ticket":
+            ticks.update((100 * x).tolist())
+        top = max(top, scale * np.nanmax(high))
+    ticks = sorted(ticks | {max(percents), min(percents)}, reverse=True) if ticks else None
+    density_axis(ax, sorted(percents, reverse=True), ticks)
     ax.set_ylabel(KEYS[key][0])
+    if zoom:
+        ax.set_ylim(max(ax.get_ylim()[0], top - ZOOM_POINTS), top + 0.05 * ZOOM_POINTS)  # never wider
+        ax.set_title(f"zoom: the top {ZOOM_POINTS:g} points", fontsize="medium")
     ax.legend(fontsize="small")
+
+
+def _panels(fig, points: Mapping[str, Sequence[dict]], keys: Sequence[str]) -> None:
+    """One panel per key, side by side; every accuracy panel is followed by its zoom."""
+    panels = [(key, zoom) for key in keys for zoom in ((False, True) if key == "test_accuracy" else (False,))]
+    for i, (key, zoom) in enumerate(panels, start=1):
+        _plot_with_ranges(fig.add_subplot(1, len(panels), i), points, key, zoom)
 
 
 def plot_vs_pm(points: Mapping[str, Sequence[dict]], key: str, path, title: str) -> Path:
     """``key`` (``"early_stop_iteration"`` or ``"test_accuracy"``) against ``Pm``, one line per method."""
-    fig = new_figure((6.4, 4.4))
-    ax = fig.add_subplot()
-    _plot_with_ranges(ax, points, key)
-    ax.set_title(title)
+    fig = new_figure((11.0, 4.4) if key == "test_accuracy" else (6.4, 4.4))
+    _panels(fig, points, [key])
+    fig.suptitle(title)
     return save_figure(fig, path)
 
 
 def plot_iterative_vs_one_shot(points: Mapping[str, Sequence[dict]], path) -> Path:
     """Early-stopping iteration and test accuracy against ``Pm``: iterative and one-shot pruning side by side."""
-    fig = new_figure((11.0, 4.4))
-    for i, key in enumerate(KEYS, start=1):
-        _plot_with_ranges(fig.add_subplot(1, 2, i), {m: points[m] for m in ("lottery_ticket", "one_shot")}, key)
+    fig = new_figure((15.0, 4.4))
+    _panels(fig, {m: points[m] for m in ("lottery_ticket", "one_shot")}, list(KEYS))
     fig.suptitle("Iterative vs one-shot pruning (both rewound to the initialization)")
     return save_figure(fig, path)
 
 
 def mean_curves(runs: Sequence[dict], rounds: Sequence[int]) -> dict[str, dict]:
-    """The ticket's learning curve at each of ``rounds``, averaged over seeds, labelled with its ``Pm``."""
+    """The ticket's learning curve at each of ``rounds``, labelled with its ``Pm``: test accuracy and
+    validation loss averaged over seeds."""
     by_round: dict[int, list[dict]] = {}
     for run in runs:
         if run["method"] == "lottery_ticket":
@@ -121,9 +145,9 @@ def mean_curves(runs: Sequence[dict], rounds: Sequence[int]) -> dict[str, dict]:
                 by_round.setdefault(r, []).append(run["records"][r])
     curves = {}
     for r, records in by_round.items():
-        test = np.mean([np.asarray(rec["curve"]["test_accuracy"], dtype=float) for rec in records], axis=0)
-        curves[f"Pm {100 * records[0]['density']:.3g} %"] = {"iterations": records[0]["curve"]["iterations"],
-                                                             "test_accuracy": test.tolist()}
+        mean = {key: np.mean([np.asarray(rec["curve"][key], dtype=float) for rec in records], axis=0).tolist()
+                for key in ("test_accuracy", "val_loss")}
+        curves[f"Pm {100 * records[0]['density']:.3g} %"] = {"iterations": records[0]["curve"]["iterations"], **mean}
     return curves
 
 

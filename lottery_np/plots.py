@@ -271,12 +271,15 @@ def _plot_series(ax, results: Mapping[str, Sequence[Mapping]], key: str,
     ax.legend(fontsize="small")
 
 
-def density_axis(ax, percents: list[float]) -> None:
-    """Log-scaled percent-remaining axis, decreasing to the right, ticked at the measured densities."""
+def density_axis(ax, percents: list[float], ticks: Optional[Sequence[float]] = None) -> None:
+    """Log-scaled percent-remaining axis, decreasing to the right, spanning ``percents`` (largest first).
+
+    Ticked at ``ticks``, by default at every one of ``percents``.
+    """
     ax.set_xscale("log")
     high, low = percents[0] * 1.15, percents[-1] / 1.15
     ax.set_xlim(high, low if low < high / 1.5 else high / 2)
-    ax.xaxis.set_major_locator(FixedLocator(percents))
+    ax.xaxis.set_major_locator(FixedLocator(percents if ticks is None else list(ticks)))
     ax.xaxis.set_minor_locator(NullLocator())
     ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.3g}"))
     ax.set_xlabel("percent of weights remaining")

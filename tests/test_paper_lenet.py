@@ -91,3 +91,38 @@ def test_a_killed_run_resumes_to_the_uninterrupted_results(reference, tmp_path, 
         key = run["method"], run["seed"], run.get("pruning_round")
         if key in first:
             assert run == first[key], f"{key} was trained again instead of loaded"
+
+
+def test_figures_tick_the_control_rounds_zoom_on_the_top_points_and_mark_early_stopping(reference):
+    from matplotlib.figure import Figure
+
+    from lottery_np import paper_plots
+
+    runs = results(reference)["runs"]
+    points = paper_plots.method_points(runs)
+    control_pm = {round(100 * p["density"], 6) for p in points["random_reinit"]}
+    all_pm = {round(100 * p["density"], 6) for p in points["lottery_ticket"]}
+    assert control_pm < all_pm  # the ticket has rounds the controls lack: those go unticked
+    fig = Figure()
+    full, zoomed = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
+    paper_plots._plot_with_ranges(full, points, "test_accuracy")
+    paper_plots._plot_with_ranges(zoomed, points, "test_accuracy", zoom=True)
+    ticks = {round(t, 6) for t in full.xaxis.get_major_locator().tick_values(0, 1)}
+    assert ticks == control_pm | {max(all_pm), min(all_pm)}
+    top = max(100 * p["test_accuracy"] for method in points.values() for p in method)
+    low, high = zoomed.get_ylim()
+    assert low == pytest.approx(max(full.get_ylim()[0], top - paper_plots.ZOOM_POINTS)) and high > top
+    collapsed = [{"pruning_round": r, "density": 0.5 ** r, "seed": 0, "early_stop_iteration": 10,
+                  "test_accuracy": acc} for r, acc in enumerate([0.98, 0.981, 0.5])]  # a ticket that collapses
+    ax = fig.add_subplot(1, 3, 3)
+    paper_plots._plot_with_ranges(ax, {"lottery_ticket": collapsed}, "test_accuracy", zoom=True)
+    assert ax.get_ylim()[0] == pytest.approx(98.1 - paper_plots.ZOOM_POINTS)
+
+    curves = paper_plots.mean_curves(runs, [0, 2])
+    assert len(curves) == 2
+    for curve in curves.values():  # the seeds' mean validation loss, which places the early-stopping dot
+        assert len(curve["val_loss"]) == len(curve["iterations"]) == len(curve["test_accuracy"])
+    tickets = [run for run in runs if run["method"] == "lottery_ticket"]
+    first = next(iter(curves.values()))
+    expected = sum(sum(t["records"][0]["curve"]["val_loss"][:1]) for t in tickets) / len(tickets)
+    assert first["val_loss"][0] == pytest.approx(expected)

@@ -214,9 +214,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                          on_result=functools.partial(save_job, folder, settings))
         wall_time = time.perf_counter() - start
     print(format_table(runs))
+    # After --resume, wall_time covers this invocation only; each job's own wall_time is in runs.
+    print(f"wall time {wall_time:.0f} s for {len(runs) - len(finished)} jobs ({len(finished)} resumed); "
+          f"the {len(runs)} jobs took {sum(run['wall_time'] for run in runs):.0f} s between them")
     payload = {"settings": settings.to_dict(), "densities": settings.densities(),
                "control_rounds": settings.control_rounds(), "environment": environment(workers.n_jobs, workers.backend),
-               "wall_time": wall_time, "runs": [{k: v for k, v in run.items() if k != "masks"} for run in runs]}
+               "wall_time": wall_time, "resumed_jobs": len(finished),
+               "runs": [{k: v for k, v in run.items() if k != "masks"} for run in runs]}
     claims = format_claims(runs)
     print(claims)
     paths = [write_text_atomic(Path(out) / "results.json", json.dumps(payload, indent=1)),
