@@ -24,6 +24,22 @@ and an error of that size in every step compounds over a run. The kernels
 compile with the same ``fastmath`` flags as the layer kernels
 (:data:`lottery_np.kernels.jitted.FASTMATH`), which keep IEEE NaN and infinity
 semantics, so a diverging run's NaN stays a NaN for the trainer to see.
+
+**Subnormal state is flushed to zero.** A weight whose gradient stays 0 (one
+fed by a pixel that is blank in nearly every image, or by a unit that no longer
+fires) has its moment decay geometrically, ``m <- 0.9 m``, into the subnormal
+range below ``finfo.tiny`` (1.2e-38 in float32), and there it stays: rounded
+to nearest, ``0.9 * k * 2**-149`` is ``k * 2**-149`` again for ``k <= 4``. Every
+later step then does arithmetic on subnormals, which x86 cores run in
+microcode, tens to hundreds of times slower. After 3,000 steps of
+LeNet-300-100 on MNIST 4.6 % of the dense network's first moments were
+subnormal, and one Adam step took 1,185 us instead of 312 us with them flushed
+(10 % density: 1.1 %, 64 against 34 us). So the kernels set a moment or
+velocity below ``tiny`` to 0. The parameters do not notice: a subnormal
+moment moves a weight by at most ``tiny * step_size / epsilon`` (about 1e-33
+with Adam's defaults), below the rounding unit of any weight larger than about
+1e-26, and the tests check that the weights are bit-identical with and
+without the flush.
 """
 from __future__ import annotations
 
@@ -38,18 +54,24 @@ from .kernels.jitted import FASTMATH
 
 
 @njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def _flushed(x, tiny):  # pragma: no cover - jitted
+    """``x``, or 0 if it is subnormal (``|x| < tiny``): see the module docstring."""
+    return x if abs(x) >= tiny else x - x
+
+
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
 def _adam_all(param, grad, m, v, step_size, beta1, one_minus_beta1, beta2, one_minus_beta2,
-              epsilon):  # pragma: no cover - jitted
+              epsilon, tiny):  # pragma: no cover - jitted
     """In-place Adam on every entry (a contiguous loop the compiler vectorises)."""
     for i in range(param.size):
-        m[i] = beta1 * m[i] + one_minus_beta1 * grad[i]
-        v[i] = beta2 * v[i] + one_minus_beta2 * grad[i] * grad[i]
+        m[i] = _flushed(beta1 * m[i] + one_minus_beta1 * grad[i], tiny)
+        v[i] = _flushed(beta2 * v[i] + one_minus_beta2 * grad[i] * grad[i], tiny)
         param[i] -= step_size * m[i] / (np.sqrt(v[i]) + epsilon)
 
 
 @njit(cache=True, fastmath=FASTMATH, error_model="numpy")
 def _adam_active(param, grad, m, v, update, active, step_size, beta1, one_minus_beta1, beta2, one_minus_beta2,
-                 epsilon):  # pragma: no cover - jitted
+                 epsilon, tiny):  # pragma: no cover - jitted
     """In-place Adam on the flat entries ``active`` of ``param``; ``grad``, ``m``, ``v`` and ``update`` are compact.
 
     Two loops: the first, over contiguous arrays only, vectorises (square roots
@@ -58,26 +80,26 @@ def _adam_active(param, grad, m, v, update, active, step_size, beta1, one_minus_
     density (80 us against 29 us).
     """
     for k in range(active.size):
-        m[k] = beta1 * m[k] + one_minus_beta1 * grad[k]
-        v[k] = beta2 * v[k] + one_minus_beta2 * grad[k] * grad[k]
+        m[k] = _flushed(beta1 * m[k] + one_minus_beta1 * grad[k], tiny)
+        v[k] = _flushed(beta2 * v[k] + one_minus_beta2 * grad[k] * grad[k], tiny)
         update[k] = step_size * m[k] / (np.sqrt(v[k]) + epsilon)
     for k in range(active.size):
         param[active[k]] -= update[k]
 
 
 @njit(cache=True, fastmath=FASTMATH, error_model="numpy")
-def _momentum_all(param, grad, velocity, learning_rate, momentum):  # pragma: no cover - jitted
+def _momentum_all(param, grad, velocity, learning_rate, momentum, tiny):  # pragma: no cover - jitted
     """In-place SGD with (heavy-ball) momentum on every entry."""
     for i in range(param.size):
-        velocity[i] = momentum * velocity[i] - learning_rate * grad[i]
+        velocity[i] = _flushed(momentum * velocity[i] - learning_rate * grad[i], tiny)
         param[i] += velocity[i]
 
 
 @njit(cache=True, fastmath=FASTMATH, error_model="numpy")
-def _momentum_active(param, grad, velocity, active, learning_rate, momentum):  # pragma: no cover - jitted
+def _momentum_active(param, grad, velocity, active, learning_rate, momentum, tiny):  # pragma: no cover - jitted
     """In-place SGD with momentum on the flat entries ``active`` of ``param``; ``grad`` and ``velocity`` are compact."""
     for k in range(active.size):
-        velocity[k] = momentum * velocity[k] - learning_rate * grad[k]
+        velocity[k] = _flushed(momentum * velocity[k] - learning_rate * grad[k], tiny)
         param[active[k]] += velocity[k]
 
 
@@ -240,7 +262,8 @@ class Adam(Optimizer):
         correction2 = math.sqrt(1.0 - self.beta2**t)
         step_size = self.learning_rate * correction2 / (1.0 - self.beta1**t)
         epsilon = self.epsilon * correction2 if self.bias_correction == "moments" else self.epsilon
-        return tuple(dtype(x) for x in (step_size, self.beta1, 1.0 - self.beta1, self.beta2, 1.0 - self.beta2, epsilon))
+        return tuple(dtype(x) for x in (step_size, self.beta1, 1.0 - self.beta1, self.beta2, 1.0 - self.beta2, epsilon,
+                                        np.finfo(dtype).tiny))
 
     def _update(self, param, grad, state, active, hyper):
         if active is None:
@@ -260,7 +283,7 @@ class SGD(Optimizer):
         return [np.zeros(size, dtype=dtype)]
 
     def _hyperparameters(self, dtype):
-        return dtype(self.learning_rate), dtype(self.momentum)
+        return dtype(self.learning_rate), dtype(self.momentum), dtype(np.finfo(dtype).tiny)
 
     def _update(self, param, grad, state, active, hyper):
         if active is None:

@@ -105,3 +105,37 @@ def test_the_two_adam_forms_differ_where_epsilon_matters():
         steps[form] = -weight[0]
     np.testing.assert_allclose(steps["step_size"], 1e-3 * 0.0316227766 / (0.0316227766 + 1), rtol=1e-6)
     np.testing.assert_allclose(steps["moments"], 1e-3 / 2, rtol=1e-6)
+
+
+@pytest.mark.parametrize("make", [Adam, lambda: SGD(0.05)], ids=["adam", "sgd"])
+@pytest.mark.parametrize("compact", [False, True], ids=["whole", "at-indices"])
+def test_subnormal_state_is_flushed_and_no_weight_notices(make, compact):
+    """Weights whose gradient falls to 0 for good: their moments decay into the subnormal range and stick there.
+
+    The same kernels run twice on one gradient sequence, once with the optimizer's own
+    ``tiny`` (flushing) and once with ``tiny = 0`` (nothing is below it, nothing flushed).
+    """
+    rng = np.random.default_rng(7)
+    n, stop = 64, 40  # after step 40 the first half of the weights never gets a gradient again
+    weights = rng.normal(0.0, 0.05, n).astype(np.float32)
+    active = np.arange(0, 2 * n, 2) if compact else None  # every other entry of a twice-longer parameter
+    runs = {}
+    for name in ("flushing", "not flushing"):
+        optimizer = make()
+        param = np.zeros(2 * n, np.float32) if compact else weights.copy()
+        if compact:
+            param[active] = weights
+        if name == "not flushing":  # the same compiled kernels, handed tiny = 0
+            hyperparameters = optimizer._hyperparameters
+            optimizer._hyperparameters = lambda dtype: (*hyperparameters(dtype)[:-1], dtype(0.0))
+        for t in range(1, 1500):
+            grad = np.random.default_rng(t).normal(0.0, 1e-2, n).astype(np.float32)  # the same in both runs
+            if t > stop:
+                grad[:n // 2] = 0.0
+            optimizer.step([param], [grad], None if active is None else [active])
+        runs[name] = (param, optimizer._state[0][0])  # Adam's m, SGD's velocity
+    tiny = np.finfo(np.float32).tiny
+    subnormal = {name: int(np.count_nonzero((state != 0) & (np.abs(state) < tiny))) for name, (_, state) in runs.items()}
+    assert subnormal["not flushing"] > 0, "the sequence must drive some state subnormal, or the test proves nothing"
+    assert subnormal["flushing"] == 0
+    assert np.array_equal(runs["flushing"][0].view(np.uint32), runs["not flushing"][0].view(np.uint32))
