@@ -112,27 +112,25 @@ def _plot_with_ranges(ax, points: Mapping[str, Sequence[dict]], key: str, zoom: 
     ax.legend(fontsize="small")
 
 
-def _panels(fig, points: Mapping[str, Sequence[dict]], keys: Sequence[str]) -> None:
-    """One panel per key, side by side; every accuracy panel is followed by its zoom."""
+def _panels(points: Mapping[str, Sequence[dict]], keys: Sequence[str], title: str, path) -> Path:
+    """A figure of one panel per key, side by side, every accuracy panel followed by its zoom; saved to ``path``."""
     panels = [(key, zoom) for key in keys for zoom in ((False, True) if key == "test_accuracy" else (False,))]
+    fig = new_figure((1.8 + 4.6 * len(panels), 4.4))
     for i, (key, zoom) in enumerate(panels, start=1):
         _plot_with_ranges(fig.add_subplot(1, len(panels), i), points, key, zoom)
-
-
-def plot_vs_pm(points: Mapping[str, Sequence[dict]], key: str, path, title: str) -> Path:
-    """``key`` (``"early_stop_iteration"`` or ``"test_accuracy"``) against ``Pm``, one line per method."""
-    fig = new_figure((11.0, 4.4) if key == "test_accuracy" else (6.4, 4.4))
-    _panels(fig, points, [key])
     fig.suptitle(title)
     return save_figure(fig, path)
 
 
+def plot_vs_pm(points: Mapping[str, Sequence[dict]], key: str, path, title: str) -> Path:
+    """``key`` (``"early_stop_iteration"`` or ``"test_accuracy"``) against ``Pm``, one line per method."""
+    return _panels(points, [key], title, path)
+
+
 def plot_iterative_vs_one_shot(points: Mapping[str, Sequence[dict]], path) -> Path:
     """Early-stopping iteration and test accuracy against ``Pm``: iterative and one-shot pruning side by side."""
-    fig = new_figure((15.0, 4.4))
-    _panels(fig, {m: points[m] for m in ("lottery_ticket", "one_shot")}, list(KEYS))
-    fig.suptitle("Iterative vs one-shot pruning (both rewound to the initialization)")
-    return save_figure(fig, path)
+    return _panels({m: points[m] for m in ("lottery_ticket", "one_shot")}, list(KEYS),
+                   "Iterative vs one-shot pruning (both rewound to the initialization)", path)
 
 
 def mean_curves(runs: Sequence[dict], rounds: Sequence[int]) -> dict[str, dict]:
