@@ -224,6 +224,11 @@ def _flat_parameter(i: int, param) -> np.ndarray:
     return param if param.ndim == 1 else param.reshape(-1)
 
 
+def _smallest_normal(dtype: type) -> float:
+    """``finfo(dtype).tiny``: state below it is set to 0, being subnormal (module docstring)."""
+    return float(np.finfo(dtype).tiny)
+
+
 def _compact_gradient(i: int, grad, dtype: np.dtype, size: int) -> np.ndarray:
     """``grads[i]`` flat, contiguous and in the parameter's dtype; it must hold ``size`` values."""
     grad = np.ascontiguousarray(grad, dtype=dtype).reshape(-1)
@@ -273,7 +278,7 @@ class Adam(Optimizer):
         correction2 = math.sqrt(1.0 - self.beta2**t)
         step_size = self.learning_rate * correction2 / (1.0 - self.beta1**t)
         epsilon = self.epsilon * correction2 if self.bias_correction == "moments" else self.epsilon
-        tiny = float(np.finfo(dtype).tiny)
+        tiny = _smallest_normal(dtype)
         g_floor, m_floor = math.sqrt(tiny / (1.0 - self.beta2)), tiny / step_size
         return tuple(dtype(x) for x in (step_size, self.beta1, 1.0 - self.beta1, self.beta2, 1.0 - self.beta2, epsilon,
                                         tiny, g_floor, m_floor))
@@ -296,7 +301,7 @@ class SGD(Optimizer):
         return [np.zeros(size, dtype=dtype)]
 
     def _hyperparameters(self, dtype):
-        return dtype(self.learning_rate), dtype(self.momentum), dtype(np.finfo(dtype).tiny)
+        return dtype(self.learning_rate), dtype(self.momentum), dtype(_smallest_normal(dtype))
 
     def _update(self, param, grad, state, active, hyper):
         if active is None:

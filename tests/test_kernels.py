@@ -140,6 +140,28 @@ def test_pattern_gather_and_scatter_are_inverse_on_the_survivors():
     assert np.all(np.diff(cols) >= 0)
 
 
+@KERNEL_SETTINGS
+@given(size=st.integers(1, 500), picked=st.integers(0, 600), dtype=st.sampled_from([np.float32, np.float64]),
+       seed=st.integers(0, 2**16))
+def test_take_equals_fancy_indexing(size, picked, dtype, seed):
+    rng = np.random.default_rng(seed)
+    values = rng.standard_normal(size).astype(dtype)
+    values[rng.random(size) < 0.2] = -0.0  # signed zeros are copied as they are
+    indices = rng.integers(0, size, picked)
+    taken = jitted.take(values, indices)
+    assert taken.dtype == dtype and taken.shape == (picked,)
+    assert taken.tobytes() == values[indices].tobytes()
+
+
+def test_pattern_gathers_refuse_a_matrix_of_another_shape():
+    pattern = SparsityPattern.from_mask(make_layer(13, 7, 1, density=0.4, seed=9)["mask"])
+    for gather in (pattern.gather, pattern.gather_by_output):
+        with pytest.raises(ValueError, match=r"matrix must have the pattern's shape \(13, 7\), got \(7, 13\)"):
+            gather(np.zeros((7, 13), np.float32))
+        with pytest.raises(ValueError, match="got \\(91,\\)"):
+            gather(np.zeros(91, np.float32))
+
+
 # ------------------------------------------------------------------ edge cases
 @pytest.mark.parametrize("path", ["dense", "sparse", "reference"])
 def test_all_zero_mask_gives_zeros(path):

@@ -20,6 +20,8 @@ once per mask (a mask changes once per pruning round), with vectorised NumPy.
 """
 import numpy as np
 
+from .jitted import take
+
 
 class SparsityPattern:
     """Index arrays of the surviving weights of one ``(fan_in, fan_out)`` mask.
@@ -88,12 +90,19 @@ class SparsityPattern:
         For a dense pattern this is ``matrix.ravel()`` itself (a view where
         possible), as no entry has to be left out.
         """
-        flat = np.ravel(matrix)
-        return flat if self.is_dense else flat[self.active]
+        flat = self._flat(matrix)
+        return flat if self.is_dense else take(flat, self.active)
 
     def gather_by_output(self, matrix: np.ndarray) -> np.ndarray:
         """The entries of a ``(fan_in, fan_out)`` matrix at the surviving weights, in by-output order (a copy)."""
-        return np.ravel(matrix)[self.csc_active]
+        return take(self._flat(matrix), self.csc_active)
+
+    def _flat(self, matrix) -> np.ndarray:
+        """``matrix`` raveled, refusing one of another shape (the gathers read it unchecked)."""
+        matrix = np.asarray(matrix)
+        if matrix.shape != self.shape:
+            raise ValueError(f"matrix must have the pattern's shape {self.shape}, got {matrix.shape}")
+        return np.ravel(matrix)
 
     def scatter(self, values: np.ndarray) -> np.ndarray:
         """The ``(fan_in, fan_out)`` matrix holding ``values`` at the surviving weights and +0.0 elsewhere."""
