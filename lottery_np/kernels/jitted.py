@@ -52,7 +52,12 @@ dense path of a masked layer runs on every weight gradient.
 
 ``fastmath={"reassoc", "contract"}`` lets LLVM reorder the dot-product sums
 (needed to vectorise them) and fuse multiply-adds; it keeps IEEE inf/NaN
-semantics. All arithmetic stays in float32.
+semantics. All arithmetic stays in float32. LLVM uses that freedom in the SpMM
+too: the machine code of :func:`_spmm_row` (numba 0.68.1, Emerald Rapids) does
+not add the eight products as the bracketed tree of the source but as one chain
+of eight fused multiply-adds into the output row, eight samples per 256-bit
+vector. The order is fixed by the compiled code, so the numbers are the same
+on every run and thread count; a change to these loops can change them.
 """
 import numpy as np
 from numba import njit, prange
