@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.metadata
-import json
 import os
 import sys
 from pathlib import Path
@@ -54,7 +53,7 @@ import bench_compact  # benchmarks/bench_compact.py: what compacting each round'
 import engine_epoch  # benchmarks/engine_epoch.py: the dense epoch against scikit-learn and PyTorch
 import engine_rounds  # benchmarks/engine_rounds.py: whole rounds, inference, under load
 import engine_step  # benchmarks/engine_step.py: the sparse vs dense training step
-from timing import DENSITIES, LEARNING_RATE, OPENBLAS_VARS  # benchmarks/timing.py
+from timing import DENSITIES, LEARNING_RATE, OPENBLAS_VARS, write_json  # benchmarks/timing.py
 
 
 # -------------------------------------------------------------- environment
@@ -191,9 +190,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
                             load_iterations=(0 if quick else 1000) if args.load_iterations is None
                             else args.load_iterations)
     print(format_report(results))
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(results, indent=2, default=str))
+    write_json(args.json, results)
     return results
 
 

@@ -31,7 +31,6 @@ configuration, for use by other benchmarks.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -45,7 +44,7 @@ import threadpoolctl
 
 from lottery_np.kernels import SparsityPattern, dispatch, masked_backward_input, masked_backward_weights, masked_forward
 
-from timing import DENSITIES, OPENBLAS_VARS  # benchmarks/timing.py
+from timing import DENSITIES, OPENBLAS_VARS, write_json  # benchmarks/timing.py
 
 LAYERS = ((784, 300), (300, 100), (100, 10))  # LeNet-300-100, (fan_in, fan_out)
 BATCHES = (60, 1000)
@@ -191,9 +190,7 @@ def main(argv=None) -> dict:
         print(f"batch {batch}: step break-even density {found}")
     result = {"environment": environment(), "load_average_at_start": load_at_start, "repeats": args.repeats,
               "rows": rows, "crossover": crossovers}
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result, indent=2))
+    write_json(args.json, result)
     return result
 
 

@@ -1,4 +1,4 @@
-"""What the engine benchmarks share: the runner they time, interleaved repeats, the masks, a few constants.
+"""What the engine benchmarks share: the runner they time, interleaved repeats, the masks, a few constants, JSON.
 
 A *runner* does a fixed piece of work (some batches of training, one training step,
 a round, a prediction call) each time it is called and returns the seconds it took.
@@ -8,11 +8,13 @@ alike; the benchmarks report the median of each case's samples.
 
 Imported by plain name (``import timing``) by the scripts next to it: ``bench_engine.py``
 and its parts (``engine_epoch.py``, ``engine_step.py``, ``engine_rounds.py``),
-``bench_compact.py`` and ``bench_kernels.py``.
+``bench_compact.py``, ``bench_kernels.py`` and ``kernel_bound.py``.
 """
 from __future__ import annotations
 
-from typing import Callable, Hashable, Mapping, Sequence, TypeVar
+import json
+from pathlib import Path
+from typing import Callable, Hashable, Mapping, Optional, Sequence, TypeVar
 
 import numpy as np
 
@@ -47,3 +49,11 @@ def interleaved(runners: Mapping[Case, Runner], repeats: int) -> dict[Case, list
 def masks_at_density(shapes: Sequence[tuple], density: float, rng: np.random.Generator) -> list[np.ndarray]:
     """Random masks keeping ``round(density * size)`` weights of each layer (at least one), drawn from ``rng``."""
     return random_masks(shapes, [max(1, round(density * i * o)) for i, o in shapes], rng)
+
+
+def write_json(path: Optional[Path], results: dict) -> None:
+    """Write ``results`` to ``path`` as indented JSON (anything else as its ``str``), making its folder; None: nothing."""
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(results, indent=2, default=str))
+
