@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
+from functools import partial
 from typing import Callable, Sequence
 
 import numpy as np
@@ -32,7 +32,7 @@ from lottery_np.model import MLP
 from lottery_np.pruning import LotteryTicketPruner
 from lottery_np.training import TrainingConfig, train
 
-from timing import Runner, interleaved  # benchmarks/timing.py
+from timing import interleaved, per_call  # benchmarks/timing.py
 
 SIZES = {"digits": (64, 300, 100, 10), "mnist": (784, 300, 100, 10)}
 
@@ -91,16 +91,7 @@ def format_rows(rows: Sequence[dict]) -> list[str]:
 def median_seconds(engines: dict[str, Callable], X: np.ndarray, repeats: int, calls: int) -> dict[str, float]:
     """Median over ``repeats`` interleaved rounds of the seconds per call of each engine on ``X``."""
 
-    def per_call(predict: Callable) -> Runner:
-        def run() -> float:
-            start = time.perf_counter()
-            for _ in range(calls):
-                predict(X)
-            return (time.perf_counter() - start) / calls
-
-        return run
-
-    samples = interleaved({name: per_call(predict) for name, predict in engines.items()}, repeats)
+    samples = interleaved({name: per_call(partial(predict, X), calls) for name, predict in engines.items()}, repeats)
     return {name: statistics.median(values) for name, values in samples.items()}
 
 

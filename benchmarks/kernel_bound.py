@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
 from pathlib import Path
 from typing import Callable
 
@@ -32,7 +31,7 @@ import numpy as np
 
 from lottery_np.kernels import SparsityPattern, jitted, reference
 
-from timing import Runner, interleaved, write_json  # benchmarks/timing.py
+from timing import interleaved, per_call, write_json  # benchmarks/timing.py
 
 FAN_IN, FAN_OUT = 784, 300  # LeNet-300-100's first layer
 CASES = ("L2", "L1", "4x batch")
@@ -77,16 +76,6 @@ def check(case: dict, products: dict) -> None:
                                rtol=1e-4, atol=1e-3)
 
 
-def timed(run, calls: int) -> Runner:
-    """Mean seconds of one call of ``run`` over ``calls`` calls."""
-    def runner() -> float:
-        start = time.perf_counter()
-        for _ in range(calls):
-            run()
-        return (time.perf_counter() - start) / calls
-    return runner
-
-
 def measure(density: float, batch: int, l1_inputs: int, repeats: int, calls: int, seed: int = 0) -> list[dict]:
     """One row per case and product: median seconds per call, per surviving weight, and against ``L2``."""
     per_output = round(density * FAN_IN)
@@ -99,7 +88,7 @@ def measure(density: float, batch: int, l1_inputs: int, repeats: int, calls: int
     for name, case in cases.items():
         products = kernels(case)
         check(case, products)
-        runners.update({(name, product): timed(run, calls) for product, run in products.items()})
+        runners.update({(name, product): per_call(run, calls) for product, run in products.items()})
     samples = interleaved(runners, repeats)
     rows = []
     for (name, product), seconds in samples.items():
@@ -127,7 +116,7 @@ def main(argv=None) -> dict:
     for row in rows:
         print(f"{row['case']:>9} {row['product']:>8} {row['activations_kb']:>15.0f} {1e6 * row['seconds']:>9.1f} "
               f"{row['ns_per_weight']:>10.2f} {row['against_L2']:>6.2f}x")
-    result = {"settings": vars(args) | {"json": None}, "numba": numba.__version__, "rows": rows}
+    result = {"settings": vars(args), "numba": numba.__version__, "rows": rows}
     write_json(args.json, result)
     return result
 

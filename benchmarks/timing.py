@@ -1,4 +1,4 @@
-"""What the engine benchmarks share: the runner they time, interleaved repeats, the masks, a few constants, JSON.
+"""What the engine benchmarks share: the runner they time, interleaved repeats, timed calls, the masks, a few constants, JSON.
 
 A *runner* does a fixed piece of work (some batches of training, one training step,
 a round, a prediction call) each time it is called and returns the seconds it took.
@@ -13,6 +13,7 @@ and its parts (``engine_epoch.py``, ``engine_step.py``, ``engine_rounds.py``),
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Callable, Hashable, Mapping, Optional, Sequence, TypeVar
 
@@ -44,6 +45,16 @@ def interleaved(runners: Mapping[Case, Runner], repeats: int) -> dict[Case, list
         for name, run in runners.items():
             samples[name].append(run())
     return samples
+
+
+def per_call(run: Callable[[], object], calls: int) -> Runner:
+    """A runner: the mean seconds of one call of ``run`` over ``calls`` calls in a row."""
+    def runner() -> float:
+        start = time.perf_counter()
+        for _ in range(calls):
+            run()
+        return (time.perf_counter() - start) / calls
+    return runner
 
 
 def masks_at_density(shapes: Sequence[tuple], density: float, rng: np.random.Generator) -> list[np.ndarray]:
