@@ -68,10 +68,13 @@ def _flushed(x, floor):  # pragma: no cover - jitted
     return x if abs(x) >= floor else x - x
 
 
+# Every kernel takes its scalar constants in one array, ``hyper`` (``Optimizer._hyperparameters``):
+# nine float32 scalars cost the Numba dispatcher more to type and unbox than LeNet's smallest layers cost to update.
 @njit(cache=True, fastmath=FASTMATH, error_model="numpy")
-def _adam_all(param, grad, m, v, step_size, beta1, one_minus_beta1, beta2, one_minus_beta2,
-              epsilon, tiny, g_floor, m_floor):  # pragma: no cover - jitted
+def _adam_all(param, grad, m, v, hyper):  # pragma: no cover - jitted
     """In-place Adam on every entry (a contiguous loop the compiler vectorises)."""
+    step_size, beta1, one_minus_beta1, beta2, one_minus_beta2 = hyper[0], hyper[1], hyper[2], hyper[3], hyper[4]
+    epsilon, tiny, g_floor, m_floor = hyper[5], hyper[6], hyper[7], hyper[8]
     for i in range(param.size):
         m[i] = _flushed(beta1 * m[i] + one_minus_beta1 * grad[i], tiny)
         g = _flushed(grad[i], g_floor)  # g * g would be subnormal
@@ -80,8 +83,7 @@ def _adam_all(param, grad, m, v, step_size, beta1, one_minus_beta1, beta2, one_m
 
 
 @njit(cache=True, fastmath=FASTMATH, error_model="numpy")
-def _adam_active(param, grad, m, v, update, active, step_size, beta1, one_minus_beta1, beta2, one_minus_beta2,
-                 epsilon, tiny, g_floor, m_floor):  # pragma: no cover - jitted
+def _adam_active(param, grad, m, v, update, active, hyper):  # pragma: no cover - jitted
     """In-place Adam on the flat entries ``active`` of ``param``; ``grad``, ``m``, ``v`` and ``update`` are compact.
 
     Two loops: the first, over contiguous arrays only, vectorises (square roots
@@ -89,6 +91,8 @@ def _adam_active(param, grad, m, v, update, active, step_size, beta1, one_minus_
     doing both ran scalar and took 2.8x as long for LeNet's first layer at 10 %
     density (80 us against 29 us).
     """
+    step_size, beta1, one_minus_beta1, beta2, one_minus_beta2 = hyper[0], hyper[1], hyper[2], hyper[3], hyper[4]
+    epsilon, tiny, g_floor, m_floor = hyper[5], hyper[6], hyper[7], hyper[8]
     for k in range(active.size):
         m[k] = _flushed(beta1 * m[k] + one_minus_beta1 * grad[k], tiny)
         g = _flushed(grad[k], g_floor)  # g * g would be subnormal
@@ -99,16 +103,18 @@ def _adam_active(param, grad, m, v, update, active, step_size, beta1, one_minus_
 
 
 @njit(cache=True, fastmath=FASTMATH, error_model="numpy")
-def _momentum_all(param, grad, velocity, learning_rate, momentum, tiny):  # pragma: no cover - jitted
+def _momentum_all(param, grad, velocity, hyper):  # pragma: no cover - jitted
     """In-place SGD with (heavy-ball) momentum on every entry."""
+    learning_rate, momentum, tiny = hyper[0], hyper[1], hyper[2]
     for i in range(param.size):
         velocity[i] = _flushed(momentum * velocity[i] - learning_rate * grad[i], tiny)
         param[i] += velocity[i]
 
 
 @njit(cache=True, fastmath=FASTMATH, error_model="numpy")
-def _momentum_active(param, grad, velocity, active, learning_rate, momentum, tiny):  # pragma: no cover - jitted
+def _momentum_active(param, grad, velocity, active, hyper):  # pragma: no cover - jitted
     """In-place SGD with momentum on the flat entries ``active`` of ``param``; ``grad`` and ``velocity`` are compact."""
+    learning_rate, momentum, tiny = hyper[0], hyper[1], hyper[2]
     for k in range(active.size):
         velocity[k] = _flushed(momentum * velocity[k] - learning_rate * grad[k], tiny)
         param[active[k]] += velocity[k]
@@ -136,15 +142,15 @@ class Optimizer:
     def _new_state(self, size: int, dtype: np.dtype) -> list[np.ndarray]:
         raise NotImplementedError
 
-    def _hyperparameters(self, dtype: type) -> tuple:
-        """This step's scalar constants for the kernels: formed in float64, then cast to ``dtype`` once.
+    def _hyperparameters(self, dtype: type) -> np.ndarray:
+        """This step's scalar constants for the kernels, one array: formed in float64, then cast to ``dtype`` once.
 
         (Float32 constants keep a float32 model's loops SIMD-wide.)
         """
         raise NotImplementedError
 
     def _update(self, param: np.ndarray, grad: np.ndarray, state: list[np.ndarray],
-                active: Optional[np.ndarray], hyper: tuple) -> None:
+                active: Optional[np.ndarray], hyper: np.ndarray) -> None:
         raise NotImplementedError
 
     def step(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray],
@@ -280,14 +286,14 @@ class Adam(Optimizer):
         epsilon = self.epsilon * correction2 if self.bias_correction == "moments" else self.epsilon
         tiny = _smallest_normal(dtype)
         g_floor, m_floor = math.sqrt(tiny / (1.0 - self.beta2)), tiny / step_size
-        return tuple(dtype(x) for x in (step_size, self.beta1, 1.0 - self.beta1, self.beta2, 1.0 - self.beta2, epsilon,
-                                        tiny, g_floor, m_floor))
+        return np.array([step_size, self.beta1, 1.0 - self.beta1, self.beta2, 1.0 - self.beta2, epsilon,
+                         tiny, g_floor, m_floor], dtype=dtype)
 
     def _update(self, param, grad, state, active, hyper):
         if active is None:
-            _adam_all(param, grad, *state[:2], *hyper)
+            _adam_all(param, grad, *state[:2], hyper)
         else:
-            _adam_active(param, grad, *state, active, *hyper)
+            _adam_active(param, grad, *state, active, hyper)
 
 
 class SGD(Optimizer):
@@ -301,13 +307,13 @@ class SGD(Optimizer):
         return [np.zeros(size, dtype=dtype)]
 
     def _hyperparameters(self, dtype):
-        return dtype(self.learning_rate), dtype(self.momentum), dtype(_smallest_normal(dtype))
+        return np.array([self.learning_rate, self.momentum, _smallest_normal(dtype)], dtype=dtype)
 
     def _update(self, param, grad, state, active, hyper):
         if active is None:
-            _momentum_all(param, grad, state[0], *hyper)
+            _momentum_all(param, grad, state[0], hyper)
         else:
-            _momentum_active(param, grad, state[0], active, *hyper)
+            _momentum_active(param, grad, state[0], active, hyper)
 
 
 OPTIMIZERS = {"adam": Adam, "sgd": SGD}

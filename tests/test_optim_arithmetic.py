@@ -129,7 +129,8 @@ def test_subnormal_state_is_flushed_and_no_weight_notices(make, n_guards, compac
             param[active] = weights
         if name == "unguarded":  # the same compiled kernels, handed zeros for every guard
             hyperparameters = optimizer._hyperparameters
-            optimizer._hyperparameters = lambda dtype: (*hyperparameters(dtype)[:-n_guards], *[dtype(0.0)] * n_guards)
+            optimizer._hyperparameters = lambda dtype: np.concatenate([hyperparameters(dtype)[:-n_guards],
+                                                                       np.zeros(n_guards, dtype)])
         for t in range(1, 1500):
             grad = np.random.default_rng(t).normal(0.0, 1e-2, n).astype(np.float32)  # the same in both runs
             grad[n // 4:n // 2] = np.float32(1e-20)  # g * g is subnormal
