@@ -67,4 +67,3 @@ def write_json(path: Optional[Path], results: dict) -> None:
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(results, indent=2, default=str))
-

@@ -70,11 +70,16 @@ def _flushed(x, floor):  # pragma: no cover - jitted
 
 # Every kernel takes its scalar constants in one array, ``hyper`` (``Optimizer._hyperparameters``):
 # nine float32 scalars cost the Numba dispatcher more to type and unbox than LeNet's smallest layers cost to update.
+@njit(cache=True)
+def _adam_constants(hyper):  # pragma: no cover - jitted
+    """``Adam._hyperparameters``' array as its nine named scalars, in the order it lists them."""
+    return hyper[0], hyper[1], hyper[2], hyper[3], hyper[4], hyper[5], hyper[6], hyper[7], hyper[8]
+
+
 @njit(cache=True, fastmath=FASTMATH, error_model="numpy")
 def _adam_all(param, grad, m, v, hyper):  # pragma: no cover - jitted
     """In-place Adam on every entry (a contiguous loop the compiler vectorises)."""
-    step_size, beta1, one_minus_beta1, beta2, one_minus_beta2 = hyper[0], hyper[1], hyper[2], hyper[3], hyper[4]
-    epsilon, tiny, g_floor, m_floor = hyper[5], hyper[6], hyper[7], hyper[8]
+    step_size, beta1, one_minus_beta1, beta2, one_minus_beta2, epsilon, tiny, g_floor, m_floor = _adam_constants(hyper)
     for i in range(param.size):
         m[i] = _flushed(beta1 * m[i] + one_minus_beta1 * grad[i], tiny)
         g = _flushed(grad[i], g_floor)  # g * g would be subnormal
@@ -91,8 +96,7 @@ def _adam_active(param, grad, m, v, update, active, hyper):  # pragma: no cover 
     doing both ran scalar and took 2.8x as long for LeNet's first layer at 10 %
     density (80 us against 29 us).
     """
-    step_size, beta1, one_minus_beta1, beta2, one_minus_beta2 = hyper[0], hyper[1], hyper[2], hyper[3], hyper[4]
-    epsilon, tiny, g_floor, m_floor = hyper[5], hyper[6], hyper[7], hyper[8]
+    step_size, beta1, one_minus_beta1, beta2, one_minus_beta2, epsilon, tiny, g_floor, m_floor = _adam_constants(hyper)
     for k in range(active.size):
         m[k] = _flushed(beta1 * m[k] + one_minus_beta1 * grad[k], tiny)
         g = _flushed(grad[k], g_floor)  # g * g would be subnormal

@@ -155,4 +155,3 @@ def take(values, indices):  # pragma: no cover - jitted
     for k in range(indices.size):
         out[k] = values[indices[k]]
     return out
-
