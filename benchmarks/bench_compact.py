@@ -6,10 +6,10 @@ Run as::
 
 1. A ticket is searched on the digits (64-300-100-10) or, with ``--dataset mnist``,
    on MNIST (LeNet-300-100, read from ``LOTTERY_NP_DATA``), pruning to 95 % sparsity;
-   every round's ticket is trained again and compacted (:func:`lottery_np.compact.compact`).
+   every round's ticket is trained again and compacted (:func:`lottery_np.export.compaction.compact`).
 2. Printed per ticket: the units (inputs, hidden units) kept and removed in each layer.
 3. Median seconds per prediction call (``predict``) at batch 1 and 1000 of three engines:
-   ``compact dense`` (:class:`~lottery_np.compact.CompactNetwork`), ``sparse ticket``
+   ``compact dense`` (:class:`~lottery_np.export.compaction.CompactNetwork`), ``sparse ticket``
    (the trained :class:`~lottery_np.model.MLP` with its masks) and ``dense original``
    (the same weights without masks, as the unpruned network computes). Repeats are
    interleaved (one measurement of each engine, then the next round), so load from
@@ -26,7 +26,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from lottery_np.compact import compact
+from lottery_np.export import compact
 from lottery_np.data import load_dataset
 from lottery_np.model import MLP
 from lottery_np.pruning import LotteryTicketPruner

@@ -45,7 +45,7 @@ from typing import Optional, Sequence
 import numba
 import threadpoolctl
 
-from lottery_np import threads as lottery_np_threads
+from lottery_np.engine import threads as lottery_np_threads
 from lottery_np.data import load_digits, load_mnist
 from lottery_np.experiment import report
 

@@ -16,7 +16,7 @@ random weights. The products of one training step are timed on each path:
 * ``backward_weights``: ``dW = (A @ dZ.T) * M`` for the three layers;
 * ``step``: all eight of them, back to back.
 
-Paths (``lottery_np.kernels.dispatch``): ``dense`` (NumPy's BLAS on the full
+Paths (``lottery_np.engine.kernels.dispatch``): ``dense`` (NumPy's BLAS on the full
 matrices; the weights are 0 where pruned, so only the weight gradient applies the
 mask) and ``sparse`` (the Numba kernels). The paths take turns (see ``ROUNDS``),
 each number is the median over ``--repeats`` timed calls and
@@ -42,7 +42,7 @@ import numba
 import numpy as np
 import threadpoolctl
 
-from lottery_np.kernels import SparsityPattern, dispatch, masked_backward_input, masked_backward_weights, masked_forward
+from lottery_np.engine.kernels import SparsityPattern, dispatch, masked_backward_input, masked_backward_weights, masked_forward
 
 from timing import DENSITIES, OPENBLAS_VARS, write_json  # benchmarks/timing.py
 

@@ -6,7 +6,7 @@ LeNet-300-100 (784-300-100-10) trains on MNIST, batch 60, Adam at lr 1.2e-3,
 float32, in three engines measured side by side:
 
 * ``lottery_np``: a raw loop of the training loop's own step
-  (``lottery_np.step.training_step``: ``MLP.loss_and_gradients`` then
+  (``lottery_np.engine.step.training_step``: ``MLP.loss_and_gradients`` then
   ``Adam.step`` for a dense network) over a fresh shuffle (no evaluation, as
   in the other engines), and for reference ``lottery_np.training.train``
   evaluating only at its start and end;
@@ -37,7 +37,7 @@ from sklearn.neural_network import MLPClassifier
 from lottery_np.data import Dataset
 from lottery_np.model import MLP
 from lottery_np.optim import Adam
-from lottery_np.step import training_step
+from lottery_np.engine.step import training_step
 from lottery_np.training import TrainingConfig, train
 
 from timing import LEARNING_RATE, Runner, interleaved  # benchmarks/timing.py

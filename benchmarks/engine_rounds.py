@@ -9,7 +9,7 @@ Imported by ``bench_engine.py``, which prints and saves these tables next to its
   ``iterations`` of this round scaled by 50,000 / ``iterations`` (every
   iteration and evaluation costs the same throughout a round).
 * **Inference**: one evaluation, the 5,000 validation and 10,000 test images
-  (:meth:`MLP.evaluate` on the :class:`~lottery_np.kernels.SampleBlocks` the
+  (:meth:`MLP.evaluate` on the :class:`~lottery_np.engine.kernels.SampleBlocks` the
   training loop makes once).
 * **Under load**: a short round, quiet and then with ``hogs`` other processes
   spinning on the CPU (``while True: pass``), alternately; the slowdown is
@@ -29,10 +29,10 @@ from typing import Sequence
 
 import numpy as np
 
-from lottery_np import threads
+from lottery_np.engine import threads
 from lottery_np.config import TrainingConfig
 from lottery_np.data import Dataset
-from lottery_np.kernels import SampleBlocks
+from lottery_np.engine.kernels import SampleBlocks
 from lottery_np.model import MLP
 from lottery_np.training import train
 
@@ -107,7 +107,7 @@ def under_load(data: Dataset, layer_sizes: Sequence[int], densities: Sequence[fl
     """Seconds of a short round quiet and with ``hogs`` spinning processes, per density and thread count.
 
     A thread count is a number or ``"auto"``, which every round decides anew
-    (:mod:`lottery_np.threads`): quiet, it takes every core; loaded, those left.
+    (:mod:`lottery_np.engine.threads`): quiet, it takes every core; loaded, those left.
     """
     rows = []
     for n_threads in thread_counts:

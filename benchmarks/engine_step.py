@@ -22,7 +22,7 @@ import numpy as np
 
 from lottery_np.model import MLP
 from lottery_np.optim import Adam
-from lottery_np.step import training_step
+from lottery_np.engine.step import training_step
 
 from timing import LEARNING_RATE, Runner, interleaved, masks_at_density  # benchmarks/timing.py
 
@@ -37,7 +37,7 @@ WARM_UP_SECONDS = 0.3
 def step_runner(model: MLP, X: np.ndarray, y: np.ndarray, batches: list[np.ndarray], path: str) -> Runner:
     """Mean seconds of one training step (forward, backward, Adam) over ``batches``, forced to ``path``.
 
-    The step is the training loop's own (:func:`lottery_np.step.training_step`): with
+    The step is the training loop's own (:func:`lottery_np.engine.step.training_step`): with
     ``path="sparse"`` it keeps the surviving weights packed, with ``"dense"`` it is
     ``loss_and_gradients`` on BLAS then ``Adam.step`` at the surviving weights.
     """

@@ -29,7 +29,7 @@ from typing import Callable
 import numba
 import numpy as np
 
-from lottery_np.kernels import SparsityPattern, jitted, reference
+from lottery_np.engine.kernels import SparsityPattern, jitted, reference
 
 from timing import interleaved, per_call, write_json  # benchmarks/timing.py
 

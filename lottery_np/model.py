@@ -9,9 +9,9 @@ contiguous samples; every public method takes the usual ``X`` of shape
 
 Pruned weights are exactly ``0.0`` and stay so: :meth:`MLP.set_masks` and
 :meth:`MLP.set_parameters` zero them, the backward pass returns ``dW * M``, and
-training updates only the surviving entries (:mod:`lottery_np.step`). The layer
+training updates only the surviving entries (:mod:`lottery_np.engine.step`). The layer
 products rely on it (with ``W * M == W`` they need not form ``W * M``); how they
-are computed is the business of :mod:`lottery_np.kernels`, not of the network.
+are computed is the business of :mod:`lottery_np.engine.kernels`, not of the network.
 """
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from . import kernels, validation
+from . import validation
+from .engine import kernels
 
 LENET_300_100 = (784, 300, 100, 10)
 """The fully connected network of Frankle & Carbin (2019), Figure 2."""
@@ -195,7 +196,7 @@ class MLP:
         """``(X, y)`` as arrays; ``ValueError`` unless ``X`` is ``(n_samples, n_inputs)`` and ``y``,
         if given (else it stays None), is ``(n_samples,)`` with labels in ``[0, n_classes)``.
 
-        ``X`` may also be a :class:`~lottery_np.kernels.SampleBlocks`, returned as it is.
+        ``X`` may also be a :class:`~lottery_np.engine.kernels.SampleBlocks`, returned as it is.
         """
         X = X if isinstance(X, kernels.SampleBlocks) else np.asarray(X)
         if len(X.shape) != 2 or X.shape[1] != self.layer_sizes[0]:
@@ -225,9 +226,9 @@ class MLP:
         return activations
 
     def _logits(self, X) -> np.ndarray:
-        """``(n_classes, n_samples)`` logits of checked inputs (an array or :class:`~lottery_np.kernels.SampleBlocks`).
+        """``(n_classes, n_samples)`` logits of checked inputs (an array or :class:`~lottery_np.engine.kernels.SampleBlocks`).
 
-        A sparse float32 network (:func:`~lottery_np.kernels.use_sparse_inference`)
+        A sparse float32 network (:func:`~lottery_np.engine.kernels.use_sparse_inference`)
         takes all its layers in one call over sample blocks; otherwise the layers
         go one by one over chunks of samples.
         """
@@ -253,7 +254,7 @@ class MLP:
         """Mean cross-entropy loss and accuracy on ``(X, y)``.
 
         ``X`` is an ``(n_samples, n_inputs)`` array, or the same wrapped once in
-        :class:`~lottery_np.kernels.SampleBlocks` for a set evaluated many times
+        :class:`~lottery_np.engine.kernels.SampleBlocks` for a set evaluated many times
         (the training loop does so): a sparse network then reads it laid out for
         its kernel without laying it out again at every call.
         """
@@ -285,7 +286,7 @@ class MLP:
         X : ndarray of shape (n_samples, n_features)
         y : ndarray of shape (n_samples,), class labels
         path : {None, "dense", "sparse", "reference"}
-            Passed to every layer product (:mod:`lottery_np.kernels`); None lets
+            Passed to every layer product (:mod:`lottery_np.engine.kernels`); None lets
             each layer's density choose. All paths agree up to float32 rounding.
 
         Returns

@@ -15,40 +15,11 @@ a dense layer, weights kept packed) take a contiguous loop.
 The state is made at the first step, sized by it, and belongs to the arrays of
 that step. The optimizer can check the sizes of later steps, not what the
 entries mean: that they are the same weights of the same masks is checked by
-whoever owns both the network and the optimizer (:mod:`lottery_np.step`).
+whoever owns both the network and the optimizer (:mod:`lottery_np.engine.step`).
 
-Float32 arithmetic. Every scalar a kernel receives (``1 - beta1``, the
-bias-corrected step size, ...) is formed in float64 and cast to the parameters'
-dtype once: ``float32(1) - float32(0.999)`` is ``0.0009999871``, 1.3e-5 off,
-and an error of that size in every step compounds over a run. The kernels
-compile with the same ``fastmath`` flags as the layer kernels
-(:data:`lottery_np.kernels.jitted.FASTMATH`), which keep IEEE NaN and infinity
-semantics, so a diverging run's NaN stays a NaN for the trainer to see.
-
-**No subnormal numbers.** x86 cores compute with subnormal numbers (below
-``finfo.tiny``, 1.2e-38 in float32) in microcode, tens to hundreds of times
-slower, and a long training run makes plenty of them:
-
-* A weight whose gradient stays 0 (fed by a pixel that is blank in nearly
-  every image, or by a unit that no longer fires) has its moment decay,
-  ``m <- 0.9 m``, into the subnormal range, and there it stays: rounded to
-  nearest, ``0.9 * k * 2**-149`` is ``k * 2**-149`` again for ``k <= 4``. After
-  3,000 MNIST steps 4.6 % of a dense LeNet-300-100's first moments were
-  subnormal, and one Adam step took 1,185 us instead of 312 us. So a moment or
-  velocity below ``tiny`` is set to 0.
-* Later, many gradients are tiny but normal (1e-20: ``g * g`` is subnormal), and
-  moments pass through ``[tiny, tiny / step_size)``, where ``step_size * m`` is.
-  After 20,000 steps one Adam step of the dense network took 978 us, 670 us
-  with ``m`` guarded, and 226 us with ``g`` guarded too (a fresh network's:
-  226 us). So ``g`` below ``g_floor = sqrt(tiny / (1 - beta2))`` adds nothing to
-  ``v``, and ``m`` below ``m_floor = tiny / step_size`` moves nothing.
-
-The weights do not notice. Each guarded term would change ``v`` by less than
-``tiny``, or a weight by at most ``tiny / epsilon``, about 1e-30, which is far
-below the rounding unit of any weight in a network. The tests check that the
-weights are bit-identical with and without the guards, and so did 20,000 MNIST
-steps of LeNet-300-100 (dense and at 10 % density) against the code before
-them.
+The update loops are compiled (:mod:`lottery_np.engine.updates`, which also
+says why they keep subnormal numbers out); this module states the rules and
+owns the state.
 """
 from __future__ import annotations
 
@@ -56,72 +27,9 @@ import math
 from typing import Optional, Sequence
 
 import numpy as np
-from numba import njit
 
 from . import validation
-from .kernels.jitted import FASTMATH
-
-
-@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
-def _flushed(x, floor):  # pragma: no cover - jitted
-    """``x``, or 0 if ``|x| < floor``: a subnormal number, or one whose use would make one (module docstring)."""
-    return x if abs(x) >= floor else x - x
-
-
-# Every kernel takes its scalar constants in one array, ``hyper`` (``Optimizer._hyperparameters``):
-# nine float32 scalars cost the Numba dispatcher more to type and unbox than LeNet's smallest layers cost to update.
-@njit(cache=True)
-def _adam_constants(hyper):  # pragma: no cover - jitted
-    """``Adam._hyperparameters``' array as its nine named scalars, in the order it lists them."""
-    return hyper[0], hyper[1], hyper[2], hyper[3], hyper[4], hyper[5], hyper[6], hyper[7], hyper[8]
-
-
-@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
-def _adam_all(param, grad, m, v, hyper):  # pragma: no cover - jitted
-    """In-place Adam on every entry (a contiguous loop the compiler vectorises)."""
-    step_size, beta1, one_minus_beta1, beta2, one_minus_beta2, epsilon, tiny, g_floor, m_floor = _adam_constants(hyper)
-    for i in range(param.size):
-        m[i] = _flushed(beta1 * m[i] + one_minus_beta1 * grad[i], tiny)
-        g = _flushed(grad[i], g_floor)  # g * g would be subnormal
-        v[i] = _flushed(beta2 * v[i] + one_minus_beta2 * g * g, tiny)
-        param[i] -= step_size * _flushed(m[i], m_floor) / (np.sqrt(v[i]) + epsilon)  # step_size * m too
-
-
-@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
-def _adam_active(param, grad, m, v, update, active, hyper):  # pragma: no cover - jitted
-    """In-place Adam on the flat entries ``active`` of ``param``; ``grad``, ``m``, ``v`` and ``update`` are compact.
-
-    Two loops: the first, over contiguous arrays only, vectorises (square roots
-    and divisions sixteen at a time); the second scatters the updates. One loop
-    doing both ran scalar and took 2.8x as long for LeNet's first layer at 10 %
-    density (80 us against 29 us).
-    """
-    step_size, beta1, one_minus_beta1, beta2, one_minus_beta2, epsilon, tiny, g_floor, m_floor = _adam_constants(hyper)
-    for k in range(active.size):
-        m[k] = _flushed(beta1 * m[k] + one_minus_beta1 * grad[k], tiny)
-        g = _flushed(grad[k], g_floor)  # g * g would be subnormal
-        v[k] = _flushed(beta2 * v[k] + one_minus_beta2 * g * g, tiny)
-        update[k] = step_size * _flushed(m[k], m_floor) / (np.sqrt(v[k]) + epsilon)  # step_size * m too
-    for k in range(active.size):
-        param[active[k]] -= update[k]
-
-
-@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
-def _momentum_all(param, grad, velocity, hyper):  # pragma: no cover - jitted
-    """In-place SGD with (heavy-ball) momentum on every entry."""
-    learning_rate, momentum, tiny = hyper[0], hyper[1], hyper[2]
-    for i in range(param.size):
-        velocity[i] = _flushed(momentum * velocity[i] - learning_rate * grad[i], tiny)
-        param[i] += velocity[i]
-
-
-@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
-def _momentum_active(param, grad, velocity, active, hyper):  # pragma: no cover - jitted
-    """In-place SGD with momentum on the flat entries ``active`` of ``param``; ``grad`` and ``velocity`` are compact."""
-    learning_rate, momentum, tiny = hyper[0], hyper[1], hyper[2]
-    for k in range(active.size):
-        velocity[k] = _flushed(momentum * velocity[k] - learning_rate * grad[k], tiny)
-        param[active[k]] += velocity[k]
+from .engine import updates
 
 
 class Optimizer:
@@ -146,15 +54,12 @@ class Optimizer:
     def _new_state(self, size: int, dtype: np.dtype) -> list[np.ndarray]:
         raise NotImplementedError
 
-    def _hyperparameters(self, dtype: type) -> np.ndarray:
-        """This step's scalar constants for the kernels, one array: formed in float64, then cast to ``dtype`` once.
-
-        (Float32 constants keep a float32 model's loops SIMD-wide.)
-        """
+    def _constants(self, dtype: type) -> np.ndarray:
+        """This step's scalar constants for the compiled loops, one array of ``dtype`` (:mod:`.engine.updates`)."""
         raise NotImplementedError
 
     def _update(self, param: np.ndarray, grad: np.ndarray, state: list[np.ndarray],
-                active: Optional[np.ndarray], hyper: np.ndarray) -> None:
+                active: Optional[np.ndarray], constants: np.ndarray) -> None:
         raise NotImplementedError
 
     def step(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray],
@@ -202,9 +107,9 @@ class Optimizer:
             raise ValueError(f"this step updates {sizes} entries per parameter, the optimizer's state was made for "
                              f"{self._sizes}; call reset() before stepping other parameters")
         self.iterations += 1
-        hyper = self._hyperparameters(flat[0].dtype.type)
+        constants = self._constants(flat[0].dtype.type)
         for param, grad, state, indices in zip(flat, compact, self._state, active):
-            self._update(param, grad, state, indices, hyper)
+            self._update(param, grad, state, indices, constants)
 
     def _indices(self, i: int, indices, size: int) -> Optional[np.ndarray]:
         """``active[i]`` checked: flat integer indices within a parameter of ``size`` entries.
@@ -232,11 +137,6 @@ def _flat_parameter(i: int, param) -> np.ndarray:
         raise ValueError(f"params[{i}] must be a C-contiguous float ndarray (updated in place), got "
                          f"{type(param).__name__} {getattr(param, 'dtype', '')}")
     return param if param.ndim == 1 else param.reshape(-1)
-
-
-def _smallest_normal(dtype: type) -> float:
-    """``finfo(dtype).tiny``: state below it is set to 0, being subnormal (module docstring)."""
-    return float(np.finfo(dtype).tiny)
 
 
 def _compact_gradient(i: int, grad, dtype: np.dtype, size: int) -> np.ndarray:
@@ -283,21 +183,18 @@ class Adam(Optimizer):
     def _new_state(self, size, dtype):
         return [np.zeros(size, dtype=dtype), np.zeros(size, dtype=dtype), np.empty(size, dtype=dtype)]  # m, v, scratch
 
-    def _hyperparameters(self, dtype):
+    def _constants(self, dtype):
         t = self.iterations
         correction2 = math.sqrt(1.0 - self.beta2**t)
-        step_size = self.learning_rate * correction2 / (1.0 - self.beta1**t)
+        step_size = self.learning_rate * correction2 / (1.0 - self.beta1**t)  # lr sqrt(1 - b2^t) / (1 - b1^t)
         epsilon = self.epsilon * correction2 if self.bias_correction == "moments" else self.epsilon
-        tiny = _smallest_normal(dtype)
-        g_floor, m_floor = math.sqrt(tiny / (1.0 - self.beta2)), tiny / step_size
-        return np.array([step_size, self.beta1, 1.0 - self.beta1, self.beta2, 1.0 - self.beta2, epsilon,
-                         tiny, g_floor, m_floor], dtype=dtype)
+        return updates.adam_constants(step_size, self.beta1, self.beta2, epsilon, dtype)
 
-    def _update(self, param, grad, state, active, hyper):
+    def _update(self, param, grad, state, active, constants):
         if active is None:
-            _adam_all(param, grad, *state[:2], hyper)
+            updates.adam_all(param, grad, *state[:2], constants)
         else:
-            _adam_active(param, grad, *state, active, hyper)
+            updates.adam_active(param, grad, *state, active, constants)
 
 
 class SGD(Optimizer):
@@ -310,14 +207,14 @@ class SGD(Optimizer):
     def _new_state(self, size, dtype):
         return [np.zeros(size, dtype=dtype)]
 
-    def _hyperparameters(self, dtype):
-        return np.array([self.learning_rate, self.momentum, _smallest_normal(dtype)], dtype=dtype)
+    def _constants(self, dtype):
+        return updates.momentum_constants(self.learning_rate, self.momentum, dtype)
 
-    def _update(self, param, grad, state, active, hyper):
+    def _update(self, param, grad, state, active, constants):
         if active is None:
-            _momentum_all(param, grad, state[0], hyper)
+            updates.momentum_all(param, grad, state[0], constants)
         else:
-            _momentum_active(param, grad, state[0], active, hyper)
+            updates.momentum_active(param, grad, state[0], active, constants)
 
 
 OPTIMIZERS = {"adam": Adam, "sgd": SGD}

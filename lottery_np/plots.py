@@ -35,9 +35,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
-from .archive import CorruptFileError, check_fields, is_instance
-from .pruning.record import RoundRecord, history_from_dicts
-from .pruning.ticket import WinningTicket
+from .files import CorruptFileError, check_fields, is_instance
+from .pruning import RoundRecord, WinningTicket, history_from_dicts
 
 POINT_KEYS = ("density", "test_accuracy", "early_stop_iteration")
 

@@ -22,15 +22,15 @@ from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
 import numpy as np
-from . import threads, validation
+
+from . import validation
 from .config import TrainingConfig
 from .data import Dataset, as_dataset
+from .engine import SampleBlocks, threads, training_step
 from .failure import TrainingDivergedError, check_divergence  # noqa: F401 - TrainingDivergedError lived here
-from .kernels import SampleBlocks
 from .model import MLP, Parameters
 from .optim import Optimizer
 from .progress import progress_bar
-from .step import training_step
 
 
 @dataclass
@@ -182,7 +182,7 @@ def train(
                   else "no update was taken yet: check the network's starting weights")
         check_divergence(curve.val_loss[-1], iteration, model.layer_sizes[-1], "validation loss", advice)
 
-    with threads.limited():  # lottery_np.threads: how many, and why
+    with threads.limited():  # lottery_np.engine.threads: how many, and why
         if start_iteration in snapshot_at:
             snapshots[start_iteration] = model.get_parameters()
         evaluate(start_iteration)
@@ -225,7 +225,7 @@ def evaluate_once(model: MLP, data) -> TrainingResult:
 
 
 def _evaluation_sets(data: Dataset) -> tuple:
-    """``(X_val, y_val, X_test, y_test)`` with each ``X`` wrapped once in :class:`~lottery_np.kernels.SampleBlocks`.
+    """``(X_val, y_val, X_test, y_test)`` with each ``X`` wrapped once in :class:`~lottery_np.engine.kernels.SampleBlocks`.
 
     Training evaluates the same sets hundreds of times; a sparse network lays
     them out for its kernel once, here, rather than at every evaluation.

@@ -19,7 +19,7 @@ import pytest
 from lottery_np.cli import main
 from lottery_np.data import ENV_VAR
 from lottery_np.experiment import command
-from lottery_np.storage import load_npz, read_json_array
+from lottery_np.files.storage import load_npz, read_json_array
 
 QUICK = ["find-ticket", "--dataset", "digits", "--hidden", "32", "16", "--epochs", "2", "--eval-every", "10",
          "--rounds", "2", "--no-progress"]

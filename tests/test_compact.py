@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import lottery_np.compact as compaction
-from lottery_np.compact import compact
+import lottery_np.export.compaction as compaction
+from lottery_np.export import compact, to_torch
 from lottery_np.model import MLP, Parameters
 from lottery_np.pruning import LotteryTicketPruner
 from lottery_np.training import TrainingConfig, train
@@ -93,7 +93,10 @@ def test_a_trained_ticket_compacts_to_the_same_predictions(trained_ticket_model,
     assert sum(small.compact_sizes) < sum(model.layer_sizes)
     assert_same_predictions(model, tiny_digits.X_test)
     assert_same_predictions(ticket.to_model(), tiny_digits.X_test)
-    assert ticket.compact().compact_sizes == compact(ticket.to_model()).compact_sizes
+    from_ticket, from_model = compact(ticket), compact(ticket.to_model())
+    assert from_ticket.compact_sizes == from_model.compact_sizes
+    for a, b in zip(from_ticket.weights + from_ticket.biases, from_model.weights + from_model.biases):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_the_npz_is_read_by_plain_numpy(trained_ticket_model, tiny_digits, tmp_path):
@@ -115,7 +118,7 @@ def test_the_npz_is_read_by_plain_numpy(trained_ticket_model, tiny_digits, tmp_p
 def test_full_width_input_is_required():
     with pytest.raises(ValueError, match=r"X must have shape \(n_samples, 2\)"):
         compact(hand_worked()).predict(np.zeros((3, 1)))
-    with pytest.raises(TypeError, match="model must be an MLP"):
+    with pytest.raises(TypeError, match="model must be an MLP or a WinningTicket, got str"):
         compact("not a model")
 
 
@@ -124,7 +127,7 @@ def test_to_torch_without_torch_names_the_extra(monkeypatch):
     with pytest.raises(ImportError, match=r"pip install lottery_np\[torch\]"):
         compact(hand_worked()).to_torch()
     with pytest.raises(ImportError, match=r"pip install lottery_np\[torch\]"):
-        compaction.to_torch(hand_worked())
+        to_torch(hand_worked())
 
 
 def test_torch_exports_predict_alike(trained_ticket_model, tiny_digits):
@@ -133,13 +136,13 @@ def test_torch_exports_predict_alike(trained_ticket_model, tiny_digits):
     X = tiny_digits.X_test
     small = compact(model)
     with torch.no_grad():
-        sparse_logits = compaction.to_torch(model)(torch.from_numpy(X)).numpy()
+        sparse_logits = to_torch(model)(torch.from_numpy(X)).numpy()
         compact_logits = small.to_torch()(torch.from_numpy(X[:, small.input_features])).numpy()
-        ticket_logits = ticket.to_torch()(torch.from_numpy(X)).numpy()
+        ticket_logits = to_torch(ticket)(torch.from_numpy(X)).numpy()
     np.testing.assert_array_equal(sparse_logits.argmax(axis=1), model.predict(X))
     np.testing.assert_array_equal(compact_logits.argmax(axis=1), model.predict(X))
     np.testing.assert_array_equal(ticket_logits.argmax(axis=1), ticket.to_model().predict(X))
-    first = compaction.to_torch(model)[0]
+    first = to_torch(model)[0]
     assert torch.equal(first.weight_mask, torch.from_numpy(model.masks[0].T))
 
 

@@ -21,7 +21,7 @@ from typing import NamedTuple
 import numpy as np
 import pytest
 
-from lottery_np.archive import CorruptFileError
+from lottery_np.files.archive import CorruptFileError
 from lottery_np.cli import main
 from lottery_np.model import MLP
 from lottery_np.plots import plot_run
@@ -29,7 +29,7 @@ from lottery_np.pruning import LotteryTicketPruner, WinningTicket
 from lottery_np.pruning.checkpoint import check_checkpoint_target, load_checkpoint
 from lottery_np.pruning.layout import parameter_keys
 from lottery_np.pruning.record import history_from_dicts
-from lottery_np.storage import json_array, load_npz, read_json_array, save_npz_atomic
+from lottery_np.files.storage import json_array, load_npz, read_json_array, save_npz_atomic
 
 SIZES = (64, 16, 10)
 
@@ -349,7 +349,7 @@ def test_a_declared_huge_array_is_refused_before_numpy_allocates_it(good, tmp_pa
     script = textwrap.dedent("""
         import resource, sys
         import numpy as np
-        from lottery_np.archive import CorruptFileError
+        from lottery_np.files.archive import CorruptFileError
         from lottery_np.pruning import WinningTicket
         with open("/proc/self/statm") as statm:
             in_use = int(statm.read().split()[0]) * resource.getpagesize()
@@ -460,7 +460,7 @@ def test_the_fingerprint_is_built_from_explicit_fields(good):
 WRITER = """
 import sys
 import numpy as np
-from lottery_np.storage import save_npz_atomic
+from lottery_np.files.storage import save_npz_atomic
 big = np.arange(4_000_000, dtype=np.float64)  # 32 MB: the writer spends most of its time inside a write
 while True:
     save_npz_atomic(sys.argv[1], {"big": big})

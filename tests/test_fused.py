@@ -4,11 +4,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lottery_np.kernels import dispatch, use_fused_step
-from lottery_np.kernels.fused import FusedBackprop
+from lottery_np.engine.kernels import dispatch, use_fused_step
+from lottery_np.engine.kernels.fused import FusedBackprop
 from lottery_np.model import MLP
 from lottery_np.optim import Adam
-from lottery_np.step import PackedSparseStep, TrainingStep, training_step
+from lottery_np.engine.step import PackedSparseStep, TrainingStep, training_step
 
 
 @st.composite

@@ -1,4 +1,4 @@
-"""Whole-network sparse inference (``lottery_np.kernels.inference``) against the layer-by-layer pass.
+"""Whole-network sparse inference (``lottery_np.engine.kernels.inference``) against the layer-by-layer pass.
 
 Every sample's arithmetic in the blocked kernel is that of the layer-by-layer
 sparse product, so the logits must agree *bit for bit* with
@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lottery_np import kernels
-from lottery_np.kernels import SampleBlocks, flatten_network, inference, sparse_logits
+from lottery_np.engine import kernels
+from lottery_np.engine.kernels import SampleBlocks, flatten_network, inference, sparse_logits
 from lottery_np.model import MLP
 
 

@@ -1,6 +1,6 @@
 """The masked-layer kernels against their NumPy reference, on every path.
 
-The reference (``lottery_np.kernels.reference``) is evaluated in float32 like
+The reference (``lottery_np.engine.kernels.reference``) is evaluated in float32 like
 the kernels, so results may differ only by float32 rounding: ``rtol=1e-5`` and
 an absolute tolerance of ``1e-5`` per term of the sum each entry adds up.
 The layers' weights are exactly 0 where pruned, the precondition of the forward
@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lottery_np import kernels
-from lottery_np.kernels import SparsityPattern, dispatch, jitted, reference
+from lottery_np.engine import kernels
+from lottery_np.engine.kernels import SparsityPattern, dispatch, jitted, reference
 
 # Few examples: each one is cheap once the kernels are compiled (that compilation,
 # a few seconds, is paid once per machine thanks to Numba's cache).

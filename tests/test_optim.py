@@ -8,7 +8,7 @@ import pytest
 from lottery_np import optim
 from lottery_np.model import MLP
 from lottery_np.optim import SGD, Adam, make_optimizer
-from lottery_np.step import training_step
+from lottery_np.engine.step import training_step
 
 
 def random_masks(model, density, seed):

@@ -15,7 +15,7 @@ import math
 import numpy as np
 import pytest
 
-from lottery_np.kernels import SparsityPattern
+from lottery_np.engine.kernels import SparsityPattern
 from lottery_np.optim import SGD, Adam
 
 STEPS = 200
@@ -113,10 +113,10 @@ def test_subnormal_state_is_flushed_and_no_weight_notices(make, n_guards, compac
     """Weights whose gradient falls to 0 for good, or stays at 1e-20: their state would turn subnormal and stick.
 
     The same kernels run twice on one gradient sequence, once with the optimizer's own
-    guards (the last ``n_guards`` hyperparameters: ``tiny``, and Adam's floors for ``g``
-    and ``m``) and once with all of them 0, which flushes nothing. The floors keep subnormal
-    numbers out of intermediate results, which only a clock can see (``lottery_np.optim``'s
-    docstring has the times); here they must leave every weight as it was.
+    guards (the last ``n_guards`` constants of ``updates.ADAM_CONSTANTS`` or ``MOMENTUM_CONSTANTS``:
+    ``tiny``, and Adam's floors for ``g`` and ``m``) and once with all of them 0, which flushes
+    nothing. The floors keep subnormal numbers out of intermediate results, which only a clock
+    can see (``benchmarks/README.md`` has the times); here they must leave every weight as it was.
     """
     n, stop = 64, 40  # the second quarter always gets 1e-20; after step 40 the first quarter gets nothing
     weights = np.random.default_rng(7).normal(0.0, 0.05, n).astype(np.float32)
@@ -128,9 +128,9 @@ def test_subnormal_state_is_flushed_and_no_weight_notices(make, n_guards, compac
         if compact:
             param[active] = weights
         if name == "unguarded":  # the same compiled kernels, handed zeros for every guard
-            hyperparameters = optimizer._hyperparameters
-            optimizer._hyperparameters = lambda dtype: np.concatenate([hyperparameters(dtype)[:-n_guards],
-                                                                       np.zeros(n_guards, dtype)])
+            constants = optimizer._constants
+            optimizer._constants = lambda dtype: np.concatenate([constants(dtype)[:-n_guards],
+                                                           np.zeros(n_guards, dtype)])
         for t in range(1, 1500):
             grad = np.random.default_rng(t).normal(0.0, 1e-2, n).astype(np.float32)  # the same in both runs
             grad[n // 4:n // 2] = np.float32(1e-20)  # g * g is subnormal

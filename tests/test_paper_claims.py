@@ -1,7 +1,7 @@
 """The paper's claims measured on a grid's runs: hand-made runs whose every number is known."""
 import pytest
 
-from lottery_np.paper_claims import PAPER, format_claims, measure_claims
+from lottery_np.experiment.paper_claims import PAPER, format_claims, measure_claims
 
 
 def run(method, seed, rows):

@@ -96,7 +96,7 @@ def test_a_killed_run_resumes_to_the_uninterrupted_results(reference, tmp_path, 
 def test_figures_tick_the_control_rounds_zoom_on_the_top_points_and_mark_early_stopping(reference):
     from matplotlib.figure import Figure
 
-    from lottery_np import paper_plots
+    from lottery_np.experiment import paper_plots
 
     runs = results(reference)["runs"]
     points = paper_plots.method_points(runs)

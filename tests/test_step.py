@@ -2,10 +2,10 @@
 import numpy as np
 import pytest
 
-from lottery_np.kernels import dispatch
+from lottery_np.engine.kernels import dispatch
 from lottery_np.model import MLP
 from lottery_np.optim import SGD, Adam
-from lottery_np.step import PackedSparseStep, TrainingStep, training_step
+from lottery_np.engine.step import PackedSparseStep, TrainingStep, training_step
 from lottery_np.training import TrainingConfig, TrainingDivergedError, train
 
 

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_info
 
-from lottery_np import threads, training
+from lottery_np import training
+from lottery_np.engine import threads
 from lottery_np.cli import main
 from lottery_np.config import TrainingConfig
 from lottery_np.data import as_dataset, load_digits

@@ -13,15 +13,12 @@ import shlex
 import sys
 from pathlib import Path
 
-from .. import threads
-from ..data import load_dataset
-from ..data.loaders import LOADERS
+from ..engine import threads
+from ..data import LOADERS, load_dataset
 from ..model import MLP
 from ..optim import Adam
-from ..pruning import LotteryTicketPruner, RewindStrategy, WinningTicket
-from ..pruning.loop import NUMERICS_VERSION
-from ..pruning.lottery import DEFAULT_ACCURACY_TOLERANCE
-from ..pruning.options import PruningOptions
+from ..pruning import (DEFAULT_ACCURACY_TOLERANCE, NUMERICS_VERSION, LotteryTicketPruner, PruningOptions,
+                       RewindStrategy, WinningTicket)
 from ..validation import SettingError
 from .run_folder import CHECKPOINT, check_run_folder, record_settings, save_run
 

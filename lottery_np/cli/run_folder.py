@@ -17,9 +17,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..pruning import WinningTicket
-from ..pruning.loop import NUMERICS_VERSION
-from ..storage import write_text_atomic
+from ..pruning import NUMERICS_VERSION, WinningTicket
+from ..files import write_text_atomic
 
 SETTINGS, CHECKPOINT, TICKET, HISTORY = "settings.json", "checkpoint.npz", "ticket.npz", "history.json"
 

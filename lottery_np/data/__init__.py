@@ -13,13 +13,14 @@ enter through :func:`as_dataset`, which checks them by the same rules.
 
 from .dataset import PAPER_VALIDATION_SIZE, Dataset, as_dataset
 from .idx import read_idx, write_idx
-from .loaders import load_dataset, load_digits, load_fashion_mnist, load_mnist
+from .loaders import LOADERS, load_dataset, load_digits, load_fashion_mnist, load_mnist
 from .paths import ENV_VAR, DatasetNotFoundError, cache_root, candidate_folders, locate
 
 __all__ = [
     "Dataset",
     "DatasetNotFoundError",
     "ENV_VAR",
+    "LOADERS",
     "PAPER_VALIDATION_SIZE",
     "as_dataset",
     "cache_root",

@@ -18,7 +18,7 @@ from typing import NamedTuple, Optional
 
 import numpy as np
 
-from .. import threads
+from ..engine import threads
 from ..data import Dataset, load_dataset
 from ..model import MLP, apply_mask
 from ..pruning import (RewindStrategy, RoundRecord, WinningTicket, prune_layerwise, random_mask_model,

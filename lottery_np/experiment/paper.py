@@ -33,7 +33,7 @@ from typing import Callable, Optional, Sequence
 
 from .. import validation
 from ..pruning import LotteryTicketPruner, RewindStrategy, fixed_rate_schedule
-from ..storage import write_text_atomic
+from ..files import write_text_atomic
 from ..training import TrainingConfig
 from . import cluster
 from .jobs import Job, load_data
@@ -185,10 +185,10 @@ def options_from_args(args: argparse.Namespace) -> dict:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the grid of ``argv``; print the tables, write ``results.json``, ``claims.md`` (the paper's claims
-    against ours, :mod:`lottery_np.paper_claims`) and the figures; return the exit status."""
+    against ours, :mod:`lottery_np.experiment.paper_claims`) and the figures; return the exit status."""
     # Here, not at the top: both draw with matplotlib, which --help should not import.
-    from ..paper_claims import format_claims
-    from ..paper_plots import format_table, write_plots
+    from .paper_claims import format_claims
+    from .paper_plots import format_table, write_plots
     from .report import environment
 
     parser = build_parser()

@@ -20,9 +20,8 @@ from types import MappingProxyType
 from typing import Optional
 
 from .. import validation
-from ..data.loaders import LOADERS
-from ..pruning import LotteryTicketPruner, MagnitudePruner, RewindStrategy, layerwise_schedule
-from ..pruning.options import PrunerBuilder
+from ..data import LOADERS
+from ..pruning import LotteryTicketPruner, MagnitudePruner, PrunerBuilder, RewindStrategy, layerwise_schedule
 from ..training import TrainingConfig, check_start_iteration
 
 METHODS = ("dense", "lottery_ticket", "late_rewind", "magnitude", "random_reinit", "random_mask")

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..storage import load_npz, save_npz_atomic, write_text_atomic
+from ..files import load_npz, save_npz_atomic, write_text_atomic
 from .jobs import result_key
 from .settings import BenchmarkSettings
 

@@ -14,22 +14,29 @@ The pieces, in the order data flows through them:
 """
 from .baseline import MagnitudePruner, PrunedNetwork
 from .controls import random_mask_model, random_reinit_model
-from .lottery import LotteryTicketPruner
+from .loop import NUMERICS_VERSION
+from .lottery import DEFAULT_ACCURACY_TOLERANCE, LotteryTicketPruner
 from .masks import prune_global, prune_layerwise, random_masks
-from .record import RoundRecord
+from .options import PrunerBuilder, PruningOptions
+from .record import RoundRecord, history_from_dicts
 from .rewind import RewindStrategy
 from .schedule import fixed_rate_schedule, global_schedule, layerwise_schedule
 from .ticket import WinningTicket
 
 __all__ = [
+    "DEFAULT_ACCURACY_TOLERANCE",
     "LotteryTicketPruner",
     "MagnitudePruner",
+    "NUMERICS_VERSION",
     "PrunedNetwork",
+    "PrunerBuilder",
+    "PruningOptions",
     "RewindStrategy",
     "RoundRecord",
     "WinningTicket",
     "fixed_rate_schedule",
     "global_schedule",
+    "history_from_dicts",
     "layerwise_schedule",
     "prune_global",
     "prune_layerwise",

@@ -18,9 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from ..archive import NpzArchive
 from ..model import Parameters
-from ..storage import json_array, save_npz_atomic
+from ..files import NpzArchive, json_array, save_npz_atomic
 from .layout import (array_key, layer_shapes, layer_sizes_array, mask_arrays, mask_keys, parameter_arrays,
                      parameter_keys, read_masks, read_parameters)
 from .record import read_history

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..archive import NpzArchive
+from ..files import NpzArchive
 from ..model import Parameters
 
 PARAMETER_KINDS = ("weights", "biases")

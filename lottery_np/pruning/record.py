@@ -11,7 +11,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Optional
 
-from ..archive import NpzArchive, is_instance
+from ..files import NpzArchive, is_instance
 from ..model import MLP
 from ..training import TrainingResult, first_iteration_reaching
 

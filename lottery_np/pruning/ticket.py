@@ -6,10 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import compact as compaction
-from ..archive import NpzArchive
 from ..model import MLP, Parameters, apply_mask
-from ..storage import json_array, save_npz_atomic
+from ..files import NpzArchive, json_array, save_npz_atomic
 from .layout import (layer_shapes, layer_sizes_array, mask_arrays, mask_keys, parameter_arrays, parameter_keys,
                      read_masks, read_parameters)
 from .record import RoundRecord, read_history
@@ -66,17 +64,6 @@ class WinningTicket:
         model.set_masks(self.masks)
         model.set_parameters(Parameters(self.weights, self.biases))
         return model
-
-    def compact(self) -> compaction.CompactNetwork:
-        """The dense network of the units of :meth:`to_model` that can still influence the output.
-
-        To compact the ticket after training, call :func:`lottery_np.compact.compact` on the trained model.
-        """
-        return compaction.compact(self.to_model())
-
-    def to_torch(self):
-        """:meth:`to_model` as a pruned ``torch.nn.Sequential`` (:func:`lottery_np.compact.to_torch`)."""
-        return compaction.to_torch(self.to_model())
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the ticket to a ``.npz`` file (atomically, no pickling) in the layout of :mod:`.layout`.

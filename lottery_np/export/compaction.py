@@ -28,8 +28,9 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from .model import MLP, log_softmax
-from .storage import save_npz_atomic
+from ..files import save_npz_atomic
+from ..model import MLP, log_softmax
+from ..pruning import WinningTicket
 
 
 @dataclass
@@ -121,21 +122,38 @@ class CompactNetwork:
         return _torch_sequential(self.weights, self.biases)
 
 
-def compact(model: MLP) -> CompactNetwork:
+def as_model(model: MLP | WinningTicket) -> MLP:
+    """``model`` itself, or a ticket's :meth:`~lottery_np.pruning.WinningTicket.to_model`: what this module exports."""
+    if isinstance(model, WinningTicket):
+        return model.to_model()
+    if not isinstance(model, MLP):
+        raise TypeError(f"model must be an MLP or a WinningTicket, got {type(model).__name__}")
+    return model
+
+
+def compact(model: MLP | WinningTicket) -> CompactNetwork:
     """The dense network of the units of ``model`` that can still influence its output.
 
     Parameters
     ----------
-    model : MLP
-        Sparse, trained or not; it is not modified.
+    model : MLP or WinningTicket
+        Sparse, trained or not (a ticket: its rewound weights); it is not modified.
 
     Returns
     -------
     CompactNetwork
         Its predictions equal ``model``'s on every input.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lottery_np import MLP
+    >>> net = MLP((4, 3, 2), seed=0)
+    >>> net.set_masks([np.array([[1, 0, 0]] * 4, np.float32), np.ones((3, 2), np.float32)])
+    >>> compact(net).compact_sizes
+    (4, 1, 2)
     """
-    if not isinstance(model, MLP):
-        raise TypeError(f"model must be an MLP, got {type(model).__name__}")
+    model = as_model(model)
     masks = [m != 0 for m in model.masks]
     weights = [np.where(m, w, 0).astype(np.float64) for w, m in zip(model.weights, masks)]
     biases = [b.astype(np.float64) for b in model.biases]
@@ -162,14 +180,16 @@ def compact(model: MLP) -> CompactNetwork:
     )
 
 
-def to_torch(model: MLP):
-    """``model`` as a ``torch.nn.Sequential`` of ``Linear`` layers pruned by ``torch.nn.utils.prune.custom_from_mask``.
+def to_torch(model: MLP | WinningTicket):
+    """``model`` (or a ticket's rewound network) as a ``torch.nn.Sequential`` of ``Linear`` layers pruned by
+    ``torch.nn.utils.prune.custom_from_mask``.
 
     Raises
     ------
     ImportError
         If PyTorch is not installed.
     """
+    model = as_model(model)
     return _torch_sequential(model.weights, model.biases, model.masks)
 
 

@@ -6,7 +6,7 @@ POSIX and Windows: a reader sees the old file or the new one, never a mixture. T
 folder is synced too, so that after a power cut the new name points at the new data.
 A write killed half-way (``SIGKILL``, a crash) can leave only its temporary behind,
 and the next successful write of the same file removes it. Loading goes through
-:class:`~lottery_np.archive.NpzArchive`: it never unpickles, so a ``.npz`` from
+:class:`~lottery_np.files.archive.NpzArchive`: it never unpickles, so a ``.npz`` from
 elsewhere cannot run code, and a damaged file is a :class:`CorruptFileError`.
 """
 from __future__ import annotations

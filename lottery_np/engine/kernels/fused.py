@@ -7,7 +7,7 @@ same arithmetic in a single Numba function, reusing the row kernels of
 :mod:`.jitted`. For LeNet-300-100 at 10 % density and a batch of 60 (one
 thread) the layer-by-layer pass took 447 us and the fused one 385 us, even
 though the latter packed the weights on every call, which the training step
-(:mod:`lottery_np.step`) does only once. :class:`FusedBackprop` assembles its
+(:mod:`lottery_np.engine.step`) does only once. :class:`FusedBackprop` assembles its
 arguments; the training step takes this path when
 :func:`~.dispatch.use_fused_step` says so, and the tests check it against the
 layer-by-layer pass.
@@ -61,7 +61,7 @@ def sparse_backprop(activations, labels, values, biases, by_output,
         Each layer's surviving weights, packed by output: ``pattern.gather_by_output(W)``.
     biases : tuple of float32 arrays, shapes (fan_out_l,)
     by_output : tuple of ``(csc_indptr, csc_indices)`` pairs
-        Each layer's :class:`~lottery_np.kernels.pattern.SparsityPattern` grouped by output.
+        Each layer's :class:`~lottery_np.engine.kernels.pattern.SparsityPattern` grouped by output.
     errors : tuple of n_layers float32 arrays, shapes (fan_out_l, n_lanes)
         Overwritten with ``dZ_l``, the loss gradient at each layer's pre-activation
         (0 in the padding columns).

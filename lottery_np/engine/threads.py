@@ -45,7 +45,7 @@ from typing import Iterator, Union
 import numba
 from threadpoolctl import threadpool_limits
 
-from . import validation
+from .. import validation
 
 ENVIRONMENT_VARIABLE = "LOTTERY_NP_THREADS"
 AUTO = "auto"

@@ -25,8 +25,8 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from .experiment.report import COLORS as METHOD_COLORS, LABELS as METHOD_LABELS
-from .plots import density_axis, new_figure, save_figure, plot_learning_curves
+from .report import COLORS as METHOD_COLORS, LABELS as METHOD_LABELS
+from ..plots import density_axis, new_figure, save_figure, plot_learning_curves
 
 LABELS = {**{m: METHOD_LABELS[m] for m in ("lottery_ticket", "random_reinit", "random_mask")},
           "one_shot": "one-shot pruning (rewind to init)"}

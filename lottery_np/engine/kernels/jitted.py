@@ -1,7 +1,7 @@
 """Numba kernels of the sparse path: work proportional to the surviving weights.
 
 A masked layer needs two kinds of product, both over the compressed index
-arrays of a :class:`~lottery_np.kernels.pattern.SparsityPattern`:
+arrays of a :class:`~lottery_np.engine.kernels.pattern.SparsityPattern`:
 
 * **SpMM** (sparse times dense), ``out = S @ X`` where only the entries of ``S``
   listed by ``indptr``/``indices`` count. Row ``r`` of the result is a sum of
@@ -47,7 +47,7 @@ run twice as fast on two threads as after ``numba.set_num_threads(1)``. The
 bodies are plain Python, callable undecorated (``.py_func``) for debugging.
 
 :func:`take` picks entries by index, ``values[indices]``, for the patterns'
-gathers (:meth:`~lottery_np.kernels.pattern.SparsityPattern.gather`), which the
+gathers (:meth:`~lottery_np.engine.kernels.pattern.SparsityPattern.gather`), which the
 dense path of a masked layer runs on every weight gradient.
 
 ``fastmath={"reassoc", "contract"}`` lets LLVM reorder the dot-product sums

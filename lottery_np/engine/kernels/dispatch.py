@@ -32,7 +32,7 @@ path, in float64. Anything else is converted to float32, C order, once, here,
 so that each kernel is compiled for a single set of types. The sparse path
 packs the surviving weights (``pattern.gather``, ``gather_by_output``) on every
 call; training avoids that by keeping them packed and running a whole sparse
-network in one call (:mod:`.fused`, :mod:`lottery_np.step`), which
+network in one call (:mod:`.fused`, :mod:`lottery_np.engine.step`), which
 :func:`use_fused_step` decides.
 """
 from typing import Optional
@@ -53,7 +53,7 @@ from .pattern import SparsityPattern
 CROSSOVER_DENSITY = 0.25
 
 # Below this overall density a whole float32 network trains faster as one fused call with packed
-# weights (lottery_np.step.PackedSparseStep) than layer by layer. Measured like CROSSOVER_DENSITY
+# weights (lottery_np.engine.step.PackedSparseStep) than layer by layer. Measured like CROSSOVER_DENSITY
 # but for a full LeNet-300-100 training step (forward, backward, Adam; one thread), dense / sparse:
 # batch 60: density 0.4 0.86x, 0.3 1.22x, 0.2 1.37x; batch 1000: 0.4 1.32x, 0.3 1.60x
 # (benchmarks/bench_engine.py and single runs at 0.3 and 0.4). Break-even at batch 60: about 0.35.
@@ -64,7 +64,7 @@ FUSED_CROSSOVER_DENSITY = 0.35
 # images, random masks, medians of 7 (Intel Xeon, Emerald Rapids; 2 cores), dense / blocked sparse:
 #   1 thread:  density 0.3 0.85x, 0.25 0.91x, 0.2 1.14x, 0.15 1.41x (dense 90 ms)
 #   2 threads: density 0.3 0.75x, 0.25 1.13x, 0.2 1.73x, 0.15 2.34x (dense 72 ms)
-# One thread is the default (lottery_np.threads), so its break-even, about 0.22, is the one used.
+# One thread is the default (lottery_np.engine.threads), so its break-even, about 0.22, is the one used.
 INFERENCE_CROSSOVER_DENSITY = 0.22
 
 # Multiply-adds (surviving weights x samples) from which the parallel builds are used. On the

@@ -4,7 +4,7 @@
 The step owns the pairing of the two: which entries of which arrays the
 optimizer updates, and that the optimizer's state still belongs to the model's
 masks. It takes one of two forms, chosen by
-:func:`lottery_np.kernels.use_fused_step` from the model's density (or forced
+:func:`lottery_np.engine.kernels.use_fused_step` from the model's density (or forced
 with ``path``):
 
 * :class:`TrainingStep`, the textbook pair: backpropagation layer by layer
@@ -12,11 +12,11 @@ with ``path``):
   then the optimizer on the surviving weights only,
   ``optimizer.step(params, grads, active)`` with ``active[l] = pattern.active``
   and ``grads[l]`` the weight gradient read off at those entries alone
-  (:func:`lottery_np.kernels.surviving_weight_gradients`: no full matrix, no
+  (:func:`lottery_np.engine.kernels.surviving_weight_gradients`: no full matrix, no
   ``* M``);
 * :class:`PackedSparseStep`, for a sparse network: the surviving weights stay
   *packed*, one contiguous array per layer in by-output order, for the whole
-  run. The fused kernel (:class:`lottery_np.kernels.fused.FusedBackprop`)
+  run. The fused kernel (:class:`lottery_np.engine.kernels.fused.FusedBackprop`)
   reads 95 KB of weights packed in the order it walks them instead of picking
   them out of LeNet's 0.9 MB first-layer matrix, and the optimizer updates the
   packed arrays whole, with contiguous, vectorised loops.
@@ -27,14 +27,16 @@ which the training loop calls before it evaluates, snapshots or returns.
 from __future__ import annotations
 
 import math
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 
 from .kernels import check_path, surviving_weight_gradients, use_fused_step
 from .kernels.fused import FusedBackprop
-from .model import MLP
-from .optim import Optimizer
+
+if TYPE_CHECKING:  # the engine serves the textbook's types and imports none of them
+    from ..model import MLP
+    from ..optim import Optimizer
 
 
 class TrainingStep:
@@ -47,7 +49,7 @@ class TrainingStep:
     optimizer : Optimizer
         Fresh or reset: its state will follow this step's parameters.
     path : {None, "dense", "sparse", "reference"}
-        The path of every layer product (see :mod:`lottery_np.kernels`); None
+        The path of every layer product (see :mod:`lottery_np.engine.kernels`); None
         lets each layer's density choose.
 
     Raises
@@ -141,7 +143,7 @@ def training_step(model: MLP, optimizer: Optimizer, path: Optional[str] = None) 
     optimizer : Optimizer
         Fresh or reset.
     path : {None, "dense", "sparse", "reference"}
-        None: :func:`lottery_np.kernels.use_fused_step` decides from the model's
+        None: :func:`lottery_np.engine.kernels.use_fused_step` decides from the model's
         density and dtype. ``"sparse"``: the :class:`PackedSparseStep`
         (float32 only). ``"dense"`` or ``"reference"``: a :class:`TrainingStep`
         with every layer product on that path (which refuses any other value).
