@@ -1,10 +1,8 @@
-"""Mini-batch training with learning curves and the paper's early-stopping measure.
+"""Mini-batch training: batches in a replayable order, a step on each, an evaluation every ``eval_every``.
 
-Frankle & Carbin (2019) measure how fast a network learns by its *early-stopping
-iteration*: the training iteration at which the validation loss is lowest. The
-trainer evaluates every ``eval_every`` iterations, records the curve, and reports
-that iteration along with the accuracy there. It can also keep snapshots of the
-weights at chosen iterations, which late rewinding needs.
+The trainer records the learning curve and reports the paper's early-stopping
+iteration along with the accuracy there (:mod:`lottery_np.curves`). It can also keep
+snapshots of the weights at chosen iterations, which late rewinding needs.
 
 Two guarantees a researcher relies on:
 
@@ -18,69 +16,19 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
-from typing import Optional, Sequence
+from typing import Iterator, Optional, Sequence
 
 import numpy as np
 
 from . import validation
 from .config import TrainingConfig
+from .curves import LearningCurve, TrainingResult, evaluation_sets, record_evaluation, summarise
 from .data import Dataset, as_dataset
-from .engine import SampleBlocks, threads, training_step
+from .engine import TrainingStep, threads, training_step
 from .failure import TrainingDivergedError, check_divergence  # noqa: F401 - TrainingDivergedError lived here
-from .model import MLP, Parameters
+from .model import MLP
 from .optim import Optimizer
 from .progress import progress_bar
-
-
-@dataclass
-class LearningCurve:
-    """Evaluations taken during training, one entry per evaluation."""
-
-    iterations: list[int] = field(default_factory=list)
-    train_loss: list[float] = field(default_factory=list)
-    val_loss: list[float] = field(default_factory=list)
-    val_accuracy: list[float] = field(default_factory=list)
-    test_accuracy: list[float] = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        """Plain lists, ready for JSON."""
-        return {name: list(values) for name, values in self.__dict__.items()}
-
-
-@dataclass
-class TrainingResult:
-    """What one training run measured.
-
-    ``early_stop_*`` are read at the evaluation with the lowest validation loss.
-    Test accuracies are ``nan`` when no test set was given.
-    """
-
-    curve: LearningCurve
-    iterations: int
-    early_stop_iteration: int
-    early_stop_val_accuracy: float
-    early_stop_test_accuracy: float
-    final_val_accuracy: float
-    final_test_accuracy: float
-    wall_time: float
-    snapshots: dict[int, Parameters] = field(default_factory=dict)
-
-    def iterations_to_reach(self, val_accuracy: float) -> Optional[int]:
-        """First evaluated iteration whose validation accuracy is at least ``val_accuracy`` (None if never)."""
-        return first_iteration_reaching(self.curve.iterations, self.curve.val_accuracy, val_accuracy)
-
-
-def first_iteration_reaching(iterations: Sequence[int], val_accuracy: Sequence[float], target: float) -> Optional[int]:
-    """The first of ``iterations`` whose ``val_accuracy`` is at least ``target`` (None if never).
-
-    A learning-speed measure besides the early-stopping iteration: how long a network
-    takes to reach, say, the dense network's best validation accuracy.
-    """
-    for iteration, accuracy in zip(iterations, val_accuracy):
-        if accuracy >= target:
-            return iteration
-    return None
 
 
 def epoch_order(seed: int, epoch: int, n_samples: int) -> np.ndarray:
@@ -92,6 +40,27 @@ def epoch_order(seed: int, epoch: int, n_samples: int) -> np.ndarray:
     """
     stream = np.random.SeedSequence(seed, spawn_key=(epoch,))
     return np.random.default_rng(stream).permutation(n_samples)
+
+
+def batches(seed: int, n_samples: int, batch_size: int, start_iteration: int,
+            total: int) -> Iterator[tuple[int, np.ndarray]]:
+    """``(iteration, sample indices)`` for iterations ``start_iteration + 1 .. total``.
+
+    Iteration ``i`` takes batch ``i - 1`` of the whole run: position ``(i - 1) % per_epoch``
+    of epoch ``(i - 1) // per_epoch`` in :func:`epoch_order`, ``per_epoch = n_samples // batch_size``
+    (the samples left over at an epoch's end are skipped). So the batches after any
+    iteration are the same whether a run started there or went through it.
+
+    >>> [(i, b.tolist()) for i, b in batches(seed=0, n_samples=4, batch_size=2, start_iteration=1, total=3)]
+    [(2, [3, 2]), (3, [2, 0])]
+    """
+    per_epoch = n_samples // batch_size
+    order, order_epoch = None, None
+    for iteration in range(start_iteration + 1, total + 1):
+        epoch, position = divmod(iteration - 1, per_epoch)
+        if epoch != order_epoch:
+            order, order_epoch = epoch_order(seed, epoch, n_samples), epoch
+        yield iteration, order[position * batch_size:(position + 1) * batch_size]
 
 
 def check_start_iteration(start_iteration: int, total: int, name: str = "start_iteration") -> None:
@@ -155,109 +124,69 @@ def train(
     ------
     TrainingDivergedError
         If a batch loss becomes NaN or infinite, or a validation loss exceeds
-        :data:`DIVERGENCE_FACTOR` times chance level (:func:`check_divergence`).
+        :data:`~lottery_np.failure.DIVERGENCE_FACTOR` times chance level (:func:`~lottery_np.failure.check_divergence`).
     """
     data = as_dataset(data)
-    X_train, y_train = data.X_train, data.y_train
     check_fits(model, data)
-    total = config.total_iterations(len(X_train))
+    total = config.total_iterations(len(data.X_train))
     check_start_iteration(start_iteration, total)
     seed = validation.integer("seed", seed, minimum=0)
     snapshot_at = set(int(k) for k in snapshot_at)
     if any(k < start_iteration or k > total for k in snapshot_at):
         raise ValueError(f"snapshot_at must lie in [{start_iteration}, {total}], got {sorted(snapshot_at)}")
-    optimizer = optimizer or config.make_optimizer()
-    curve, snapshots = LearningCurve(), {}
-    batches_per_epoch = len(X_train) // config.batch_size
     start = time.perf_counter()
-    running_loss = []
-
-    evaluation_sets = _evaluation_sets(data)
-
-    def evaluate(iteration: int) -> None:
-        _record_evaluation(curve, model, evaluation_sets, iteration,
-                           float(np.mean(running_loss)) if running_loss else math.nan)
-        running_loss.clear()
-        advice = (f"try a smaller learning_rate (now {config.learning_rate:g})" if iteration > start_iteration
-                  else "no update was taken yet: check the network's starting weights")
-        check_divergence(curve.val_loss[-1], iteration, model.layer_sizes[-1], "validation loss", advice)
-
     with threads.limited():  # lottery_np.engine.threads: how many, and why
-        if start_iteration in snapshot_at:
-            snapshots[start_iteration] = model.get_parameters()
-        evaluate(start_iteration)
-        step = training_step(model, optimizer)
+        step = training_step(model, optimizer or config.make_optimizer())
+        log = _RunLog(model, step, data, config.learning_rate, start_iteration)
         bar = progress_bar(total - start_iteration, description, progress, log_updates=False, leave=False)
-        epoch, order = None, None
         try:
-            for iteration in range(start_iteration + 1, total + 1):
-                position = (iteration - 1) % batches_per_epoch  # iteration i is batch i - 1 of the whole run
-                if epoch != (iteration - 1) // batches_per_epoch:
-                    epoch = (iteration - 1) // batches_per_epoch
-                    order = epoch_order(seed, epoch, len(X_train))
-                batch = order[position * config.batch_size : (position + 1) * config.batch_size]
-                loss = step(X_train[batch], y_train[batch])
-                if not math.isfinite(loss):
-                    check_divergence(loss, iteration, model.layer_sizes[-1], "training loss",
-                                     f"try a smaller learning_rate (now {config.learning_rate:g})")
-                running_loss.append(loss)
-                if iteration in snapshot_at:
-                    step.sync()
-                    snapshots[iteration] = model.get_parameters()
-                if iteration % config.eval_every == 0 or iteration == total:
-                    step.sync()
-                    evaluate(iteration)
-                    bar.set_postfix(val_acc=f"{curve.val_accuracy[-1]:.4f}")
+            log.observe(start_iteration, snapshot=start_iteration in snapshot_at, evaluate=True)
+            for iteration, batch in batches(seed, len(data.X_train), config.batch_size, start_iteration, total):
+                log.batch_loss(iteration, step(data.X_train[batch], data.y_train[batch]))
+                if log.observe(iteration, snapshot=iteration in snapshot_at,
+                               evaluate=iteration % config.eval_every == 0 or iteration == total):
+                    bar.set_postfix(val_acc=f"{log.curve.val_accuracy[-1]:.4f}")
                 bar.update(1)
         finally:
             step.sync()  # also when interrupted: the model holds every update taken
             bar.close()
-
-    return _summarise(curve, total, time.perf_counter() - start, snapshots)
-
-
-def evaluate_once(model: MLP, data) -> TrainingResult:
-    """A :class:`TrainingResult` with a single evaluation and no training (for an already trained model)."""
-    start = time.perf_counter()
-    curve = LearningCurve()
-    _record_evaluation(curve, model, _evaluation_sets(as_dataset(data)), 0, math.nan)
-    return _summarise(curve, 0, time.perf_counter() - start, {})
+    return summarise(log.curve, total, time.perf_counter() - start, log.snapshots)
 
 
-def _evaluation_sets(data: Dataset) -> tuple:
-    """``(X_val, y_val, X_test, y_test)`` with each ``X`` wrapped once in :class:`~lottery_np.engine.kernels.SampleBlocks`.
+class _RunLog:
+    """What :func:`train` keeps while it runs: the curve, the batch losses since the last evaluation, snapshots.
 
-    Training evaluates the same sets hundreds of times; a sparse network lays
-    them out for its kernel once, here, rather than at every evaluation.
-    ``X_test`` and ``y_test`` are None without a test set.
+    It reads the model only after ``step.sync()`` (the step may keep the weights packed), and
+    checks every loss it sees for divergence (:func:`~lottery_np.failure.check_divergence`).
     """
-    test = None if data.X_test is None else SampleBlocks(data.X_test)
-    return SampleBlocks(data.X_val), data.y_val, test, data.y_test
+
+    def __init__(self, model: MLP, step: TrainingStep, data: Dataset, learning_rate: float, start_iteration: int):
+        self.model, self.step, self.start_iteration = model, step, start_iteration
+        self.evaluation_sets = evaluation_sets(data)
+        self.advice = f"try a smaller learning_rate (now {learning_rate:g})"
+        self.curve, self.snapshots, self.running_loss = LearningCurve(), {}, []
+
+    def batch_loss(self, iteration: int, loss: float) -> None:
+        """Keep one batch's training loss; a NaN or infinite one stops the run."""
+        if not math.isfinite(loss):
+            check_divergence(loss, iteration, self.model.layer_sizes[-1], "training loss", self.advice)
+        self.running_loss.append(loss)
+
+    def observe(self, iteration: int, *, snapshot: bool, evaluate: bool) -> bool:
+        """After ``iteration``: keep a snapshot of the weights and/or evaluate; return whether it evaluated."""
+        if snapshot or evaluate:
+            self.step.sync()
+        if snapshot:
+            self.snapshots[iteration] = self.model.get_parameters()
+        if evaluate:
+            train_loss = float(np.mean(self.running_loss)) if self.running_loss else math.nan
+            record_evaluation(self.curve, self.model, self.evaluation_sets, iteration, train_loss)
+            self.running_loss.clear()
+            advice = (self.advice if iteration > self.start_iteration
+                      else "no update was taken yet: check the network's starting weights")
+            check_divergence(self.curve.val_loss[-1], iteration, self.model.layer_sizes[-1], "validation loss",
+                             advice)
+        return evaluate
 
 
-def _record_evaluation(curve: LearningCurve, model: MLP, evaluation_sets: tuple, iteration: int,
-                       train_loss: float) -> None:
-    """Append validation loss/accuracy and test accuracy at ``iteration`` to ``curve``."""
-    X_val, y_val, X_test, y_test = evaluation_sets
-    val_loss, val_acc = model.evaluate(X_val, y_val)
-    curve.iterations.append(iteration)
-    curve.train_loss.append(train_loss)
-    curve.val_loss.append(val_loss)
-    curve.val_accuracy.append(val_acc)
-    curve.test_accuracy.append(math.nan if X_test is None else model.accuracy(X_test, y_test))
 
-
-def _summarise(curve: LearningCurve, iterations: int, wall_time: float, snapshots: dict) -> TrainingResult:
-    """Read the early-stopping point (minimum validation loss) and the final values off ``curve``."""
-    best = int(np.argmin(curve.val_loss))
-    return TrainingResult(
-        curve=curve,
-        iterations=iterations,
-        early_stop_iteration=curve.iterations[best],
-        early_stop_val_accuracy=curve.val_accuracy[best],
-        early_stop_test_accuracy=curve.test_accuracy[best],
-        final_val_accuracy=curve.val_accuracy[-1],
-        final_test_accuracy=curve.test_accuracy[-1],
-        wall_time=wall_time,
-        snapshots=snapshots,
-    )

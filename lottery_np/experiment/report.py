@@ -20,7 +20,7 @@ from threadpoolctl import threadpool_info
 from ..plots import (aggregate, plot_accuracy_vs_density, plot_early_stopping, plot_first_layer_mask,
                      plot_learning_curves)
 from ..files import write_text_atomic
-from ..training import first_iteration_reaching
+from ..curves import first_iteration_reaching
 from .settings import METHODS, BenchmarkSettings
 
 LABELS = {

@@ -22,7 +22,8 @@ from ..data import Dataset, as_dataset
 from ..model import MLP
 from ..failure import DidNotLearnError, learned
 from ..progress import progress_bar
-from ..training import TrainingConfig, check_fits, check_start_iteration, evaluate_once, train
+from ..curves import evaluate_once
+from ..training import TrainingConfig, check_fits, check_start_iteration, train
 from .checkpoint import RunState, check_checkpoint_target, checkpoint_exists, load_checkpoint, save_checkpoint
 from .masks import prune_global, prune_layerwise
 from .options import PruningOptions

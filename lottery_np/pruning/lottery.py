@@ -67,7 +67,7 @@ class LotteryTicketPruner:
         The ticket returned is the sparsest round whose validation accuracy at its
         early-stopping iteration (minimum validation loss) is at least the dense
         round's minus ``accuracy_tolerance`` (default 0.01, one percentage point)
-        and beats chance (:func:`lottery_np.training.learned`). Selection uses
+        and beats chance (:func:`lottery_np.failure.learned`). Selection uses
         validation data only, so the test accuracy reported for the ticket is not
         tuned on. If no pruned round qualifies, the dense round 0 is returned.
 
@@ -111,14 +111,15 @@ class LotteryTicketPruner:
         beat_chance = [learned(record.early_stop_val_accuracy, data.y_val) for record in state.history]
         return self.tickets_[self.select_round(state.history, beat_chance)]
 
-    def select_round(self, history, learned: Optional[list] = None) -> int:
+    def select_round(self, history, beat_chance: Optional[list] = None) -> int:
         """The sparsest round within ``accuracy_tolerance`` of the dense round (see :meth:`find_ticket`).
 
-        ``learned[r]`` says whether round ``r`` beat chance; a round that did not is never selected.
+        ``beat_chance[r]`` says whether round ``r`` learned anything (:func:`lottery_np.failure.learned`); a round
+        that did not is never selected. None: every round did.
         """
-        learned = learned if learned is not None else [True] * len(history)
+        beat_chance = beat_chance if beat_chance is not None else [True] * len(history)
         baseline = history[0].early_stop_val_accuracy
-        qualifying = [r.pruning_round for r, ok in zip(history, learned)
+        qualifying = [r.pruning_round for r, ok in zip(history, beat_chance)
                       if ok and r.early_stop_val_accuracy >= baseline - self.accuracy_tolerance]
         return min(qualifying, key=lambda r: (history[r].density, r))
 

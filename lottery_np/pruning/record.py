@@ -13,7 +13,7 @@ from typing import Optional
 
 from ..files import NpzArchive, is_instance
 from ..model import MLP
-from ..training import TrainingResult, first_iteration_reaching
+from ..curves import TrainingResult, first_iteration_reaching
 
 
 @dataclass

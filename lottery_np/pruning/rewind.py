@@ -20,29 +20,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Optional
+from typing import ClassVar, Optional
 
 from .. import validation
 from ..model import Parameters
 
 KINDS = ("init", "iteration", "lr")
-
-
-class _Member:
-    """A class attribute holding an instance of the class it belongs to, built when first read.
-
-    A class body cannot create instances of the class it is defining (the class does not
-    exist yet), so the member keeps its arguments and builds the one instance on first use.
-    """
-
-    def __init__(self, *args):
-        self.args = args
-        self.instance = None
-
-    def __get__(self, obj, owner):
-        if self.instance is None:
-            self.instance = owner(*self.args)
-        return self.instance
 
 
 @dataclass(frozen=True, repr=False)
@@ -61,8 +44,8 @@ class RewindStrategy:
     kind: str
     iteration: int = 0
 
-    Init = _Member("init")
-    LearningRate = _Member("lr")
+    Init: ClassVar[RewindStrategy]  # rewind to the initialization (set below: the class must exist first)
+    LearningRate: ClassVar[RewindStrategy]  # keep the trained weights, restart the schedule
 
     def __post_init__(self):
         validation.choice("kind", self.kind, KINDS)
@@ -134,3 +117,7 @@ class RewindStrategy:
 
     def __reduce__(self):
         return RewindStrategy.parse, (str(self),)
+
+
+RewindStrategy.Init = RewindStrategy("init")
+RewindStrategy.LearningRate = RewindStrategy("lr")
