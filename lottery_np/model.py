@@ -11,7 +11,8 @@ Pruned weights are exactly ``0.0`` and stay so: :meth:`MLP.set_masks` and
 :meth:`MLP.set_parameters` zero them, the backward pass returns ``dW * M``, and
 training updates only the surviving entries (:mod:`lottery_np.engine.step`). The layer
 products rely on it (with ``W * M == W`` they need not form ``W * M``); how they
-are computed is the business of :mod:`lottery_np.engine.kernels`, not of the network.
+are computed (dense BLAS, sparse kernels, whole-network calls, chunks of samples) is the
+business of :mod:`lottery_np.engine`, not of the network.
 """
 from __future__ import annotations
 
@@ -26,11 +27,6 @@ from .engine import kernels
 
 LENET_300_100 = (784, 300, 100, 10)
 """The fully connected network of Frankle & Carbin (2019), Figure 2."""
-
-# Samples per forward pass when evaluating. Small chunks keep each pass's activations in cache and
-# reuse freed memory instead of faulting in fresh pages: on MNIST's 10,000 test images LeNet-300-100
-# evaluated in 63 ms dense / 58 ms at 16.5 % density with chunks of 10,000, in 50 / 37 ms with 1,000.
-_EVAL_CHUNK = 1_000
 
 
 @dataclass
@@ -88,6 +84,17 @@ class MLP:
         Exactly 0.0 at every pruned entry; code that writes into them must keep
         it so (the layer products assume it).
     biases : list of ndarray, shape (fan_out,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> net = MLP((4, 3, 2), seed=0)
+    >>> net.set_masks([np.triu(np.ones((4, 3))), np.ones((3, 2))])
+    >>> net.weight_counts()
+    [(6, 12), (6, 6)]
+    >>> loss, grad_weights, grad_biases = net.backprop(np.ones((5, 4)), np.array([0, 1, 0, 1, 1]))
+    >>> bool((grad_weights[0][np.tril_indices(4, -1, 3)] == 0).all())  # nothing flows to a pruned weight
+    True
     """
 
     def __init__(self, layer_sizes: Sequence[int] = LENET_300_100, seed: int = 0, dtype=np.float32):
@@ -105,7 +112,8 @@ class MLP:
         self.dtype = dtype
         self.weights = [glorot_normal(rng, i, o, dtype) for i, o in zip(sizes[:-1], sizes[1:])]
         self.biases = [np.zeros(o, dtype=dtype) for o in sizes[1:]]
-        self._patterns = [kernels.SparsityPattern.from_mask(np.ones(w.shape)) for w in self.weights]
+        self._masks = [np.ones(w.shape, dtype=np.float32) for w in self.weights]
+        self._patterns: Optional[list[kernels.SparsityPattern]] = None  # the engine's index of the masks
 
     # ------------------------------------------------------------------ masks
     @property
@@ -116,11 +124,17 @@ class MLP:
     @property
     def masks(self) -> list[np.ndarray]:
         """Copies of the 0/1 masks (float32, one per weight matrix); change them with :meth:`set_masks`."""
-        return [p.mask.copy() for p in self._patterns]
+        return [m.copy() for m in self._masks]
 
     @property
     def patterns(self) -> list[kernels.SparsityPattern]:
-        """The surviving connections of each mask, indexed for the kernels (new objects whenever the masks change)."""
+        """The engine's cache: the surviving connections of each mask, indexed for the kernels.
+
+        Built on first use after the masks change (new objects each time), so that code
+        holding them can tell that the masks changed.
+        """
+        if self._patterns is None:
+            self._patterns = [kernels.SparsityPattern.from_mask(m) for m in self._masks]
         return list(self._patterns)
 
     def set_masks(self, masks: Sequence[np.ndarray]) -> None:
@@ -139,8 +153,9 @@ class MLP:
                 raise ValueError(f"masks[{layer}] must have shape {w.shape}, got {mask.shape}")
             if not np.isin(mask, (0, 1)).all():
                 raise ValueError(f"masks[{layer}] must contain only 0 and 1")
-        self._patterns = [kernels.SparsityPattern.from_mask(m) for m in masks]
-        self.weights = [apply_mask(w, p.mask) for w, p in zip(self.weights, self._patterns)]
+        self._masks = [np.array(m, dtype=np.float32, order="C", copy=True) for m in masks]
+        self._patterns = None
+        self.weights = [apply_mask(w, m) for w, m in zip(self.weights, self._masks)]
 
     # ------------------------------------------------------------- parameters
     def get_parameters(self) -> Parameters:
@@ -156,7 +171,7 @@ class MLP:
             if w.shape != self.weights[layer].shape or b.shape != self.biases[layer].shape:
                 raise ValueError(f"layer {layer}: expected weights {self.weights[layer].shape} and biases "
                                  f"{self.biases[layer].shape}, got {w.shape} and {b.shape}")
-            self.weights[layer] = apply_mask(w.astype(self.dtype), self._patterns[layer].mask)
+            self.weights[layer] = apply_mask(w.astype(self.dtype), self._masks[layer])
             self.biases[layer] = b.astype(self.dtype, copy=True)
 
     def copy(self) -> "MLP":
@@ -165,7 +180,7 @@ class MLP:
 
     def weight_counts(self) -> list[tuple[int, int]]:
         """``(remaining, total)`` weights per layer; biases are never pruned and not counted."""
-        return [(p.active.size, p.mask.size) for p in self._patterns]
+        return [(int(np.count_nonzero(m)), m.size) for m in self._masks]
 
     @property
     def n_weights(self) -> int:
@@ -196,9 +211,9 @@ class MLP:
         """``(X, y)`` as arrays; ``ValueError`` unless ``X`` is ``(n_samples, n_inputs)`` and ``y``,
         if given (else it stays None), is ``(n_samples,)`` with labels in ``[0, n_classes)``.
 
-        ``X`` may also be a :class:`~lottery_np.engine.kernels.SampleBlocks`, returned as it is.
+        ``X`` may also be a set the engine laid out once (:func:`lottery_np.engine.kernels.as_inputs`).
         """
-        X = X if isinstance(X, kernels.SampleBlocks) else np.asarray(X)
+        X = kernels.as_inputs(X)
         if len(X.shape) != 2 or X.shape[1] != self.layer_sizes[0]:
             raise ValueError(f"X must have shape (n_samples, {self.layer_sizes[0]}), got {X.shape}")
         if y is None:
@@ -211,14 +226,14 @@ class MLP:
         return X, y
 
     # ---------------------------------------------------------------- forward
-    def _forward(self, A: np.ndarray, path: Optional[str] = None) -> list[np.ndarray]:
-        """Feature-major forward pass; returns every layer's output, the logits last.
+    def forward(self, A: np.ndarray) -> list[np.ndarray]:
+        """Feature-major forward pass of ``A``, shape ``(n_inputs, n_samples)``; every layer's output, logits last.
 
         ``Z_l = (W_l * M_l)^T A_{l-1} + b_l`` and ``A_l = relu(Z_l)`` for hidden layers.
         """
         activations = [A]
-        for layer, (w, b, pattern) in enumerate(zip(self.weights, self.biases, self._patterns)):
-            Z = kernels.masked_forward(activations[-1], w, pattern, path)
+        for layer, (w, b, pattern) in enumerate(zip(self.weights, self.biases, self.patterns)):
+            Z = kernels.masked_forward(activations[-1], w, pattern)
             Z += b[:, None]
             if layer < self.n_layers - 1:
                 np.maximum(Z, 0, out=Z)
@@ -226,21 +241,8 @@ class MLP:
         return activations
 
     def _logits(self, X) -> np.ndarray:
-        """``(n_classes, n_samples)`` logits of checked inputs (an array or :class:`~lottery_np.engine.kernels.SampleBlocks`).
-
-        A sparse float32 network (:func:`~lottery_np.engine.kernels.use_sparse_inference`)
-        takes all its layers in one call over sample blocks; otherwise the layers
-        go one by one over chunks of samples.
-        """
-        if kernels.use_sparse_inference(self.density, self.dtype, len(X)):
-            samples = X if isinstance(X, kernels.SampleBlocks) else kernels.SampleBlocks(X)
-            return kernels.sparse_logits(kernels.flatten_network(self._patterns, self.weights, self.biases), samples)
-        X = X.X if isinstance(X, kernels.SampleBlocks) else X
-        chunks = [
-            self._forward(np.ascontiguousarray(X[s : s + _EVAL_CHUNK].T, dtype=self.dtype))[-1]
-            for s in range(0, len(X), _EVAL_CHUNK)
-        ]
-        return np.concatenate(chunks, axis=1)
+        """``(n_classes, n_samples)`` logits of checked inputs: :meth:`forward`, as the engine runs it for many samples."""
+        return kernels.network_logits(X, self.patterns, self.weights, self.biases, lambda A: self.forward(A)[-1])
 
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities, shape ``(n_samples, n_classes)``."""
@@ -273,21 +275,14 @@ class MLP:
         return self.evaluate(X, y)[1]
 
     # --------------------------------------------------------------- backward
-    def backprop(self, X: np.ndarray, y: np.ndarray, *, path: Optional[str] = None) -> tuple:
+    def backward(self, X: np.ndarray, y: np.ndarray) -> tuple:
         """Mean cross-entropy on a batch, and the errors backpropagation sends down the layers.
 
         With ``P = softmax(Z_L)`` and one-hot targets ``Y``, the output error is
         ``dZ_L = (P - Y) / n``; going down, ``dZ_{l-1} = ((W_l * M_l) dZ_l) * [Z_{l-1} > 0]``.
         Each layer's gradients are read off its error: ``db_l = sum_samples dZ_l``
-        and ``dW_l = (A_{l-1} dZ_l^T) * M_l`` (:meth:`loss_and_gradients`).
-
-        Parameters
-        ----------
-        X : ndarray of shape (n_samples, n_features)
-        y : ndarray of shape (n_samples,), class labels
-        path : {None, "dense", "sparse", "reference"}
-            Passed to every layer product (:mod:`lottery_np.engine.kernels`); None lets
-            each layer's density choose. All paths agree up to float32 rounding.
+        here, and ``dW_l = (A_{l-1} dZ_l^T) * M_l`` by :meth:`backprop` (or, at the surviving
+        weights only, by the engine's training step).
 
         Returns
         -------
@@ -298,7 +293,7 @@ class MLP:
         """
         X, y = self.check_inputs(X, y)
         n = len(y)
-        activations = self._forward(np.ascontiguousarray(X.T, dtype=self.dtype), path)
+        activations = self.forward(np.ascontiguousarray(X.T, dtype=self.dtype))
         log_probs = log_softmax(activations[-1])
         columns = np.arange(n)
         loss = -float(log_probs[y, columns].mean(dtype=np.float64))
@@ -307,25 +302,35 @@ class MLP:
         dZ[y, columns] -= 1.0
         dZ /= n
         errors: list[np.ndarray] = [None] * self.n_layers
+        patterns = self.patterns
         for layer in reversed(range(self.n_layers)):
             errors[layer] = dZ
             if layer > 0:
-                dA = kernels.masked_backward_input(dZ, self.weights[layer], self._patterns[layer], path)
+                dA = kernels.masked_backward_input(dZ, self.weights[layer], patterns[layer])
                 dZ = dA * (activations[layer] > 0)  # relu'(z) = 1 where the unit fired
         return loss, [dZ.sum(axis=1) for dZ in errors], activations[:-1], errors
 
-    def loss_and_gradients(
-        self, X: np.ndarray, y: np.ndarray, *, path: Optional[str] = None
-    ) -> tuple[float, list[np.ndarray], list[np.ndarray]]:
-        """Mean cross-entropy on a batch and its gradients: :meth:`backprop`, then ``dW_l = (A_{l-1} dZ_l^T) * M_l``.
+    def backprop(self, X: np.ndarray, y: np.ndarray) -> tuple[float, list[np.ndarray], list[np.ndarray]]:
+        """Mean cross-entropy on a batch and its gradients: :meth:`backward`, then ``dW_l = (A_{l-1} dZ_l^T) * M_l``.
 
-        Returns ``(loss, grad_weights, grad_biases)``: a float, the ``(fan_in, fan_out)``
-        weight gradients (0.0 at pruned entries) and the ``(fan_out,)`` bias gradients.
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features)
+        y : ndarray of shape (n_samples,), class labels
+
+        Returns
+        -------
+        loss : float
+        grad_weights : list of ndarray, shape (fan_in, fan_out)
+            0.0 at pruned entries.
+        grad_biases : list of ndarray, shape (fan_out,)
         """
-        loss, grad_biases, inputs, errors = self.backprop(X, y, path=path)
-        grad_weights = [kernels.masked_backward_weights(A, dZ, pattern, path)
-                        for A, dZ, pattern in zip(inputs, errors, self._patterns)]
+        loss, grad_biases, inputs, errors = self.backward(X, y)
+        grad_weights = [kernels.masked_backward_weights(A, dZ, pattern)
+                        for A, dZ, pattern in zip(inputs, errors, self.patterns)]
         return loss, grad_weights, grad_biases
+
+    loss_and_gradients = backprop  # the name scikit-learn's readers look for
 
     def __repr__(self) -> str:
         sizes = "-".join(str(s) for s in self.layer_sizes)

@@ -58,7 +58,7 @@ def test_a_negative_constant_folds_to_nothing_and_deaths_cascade():
     np.testing.assert_array_equal(small.kept_units[1], [1])
     np.testing.assert_array_equal(small.biases[2], np.array([0.25 + 2.0, -0.25 + 4.0], dtype=np.float32))
     X = np.random.default_rng(0).normal(size=(50, 2))
-    np.testing.assert_allclose(small.logits(X), model._logits(X.astype(np.float32)).T, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(small.logits(X), model.forward(X.astype(np.float32).T)[-1].T, rtol=1e-6, atol=1e-6)
 
 
 def assert_same_predictions(model: MLP, X: np.ndarray) -> None:

@@ -2,7 +2,7 @@
 
 Every sample's arithmetic in the blocked kernel is that of the layer-by-layer
 sparse product, so the logits must agree *bit for bit* with
-``MLP._forward(..., path="sparse")``, whatever the block size and the number of
+``MLP.forward`` on the sparse path, whatever the block size and the number of
 threads; and, as every path must, with the float64 reference to float32 rounding.
 """
 import numba
@@ -27,7 +27,8 @@ def sparse_network(sizes, density, seed):
 
 def layer_by_layer(model, X):
     """Logits of the layer-by-layer sparse pass, ``(n_classes, n_samples)``."""
-    return model._forward(np.ascontiguousarray(X.T, dtype=np.float32), path="sparse")[-1]
+    with kernels.forced_path("sparse"):
+        return model.forward(np.ascontiguousarray(X.T, dtype=np.float32))[-1]
 
 
 def logits_of(model, X):
@@ -55,7 +56,7 @@ def test_blocked_inference_tracks_the_float64_reference():
     reference = MLP(model.layer_sizes, dtype=np.float64)
     reference.set_masks(model.masks)
     reference.set_parameters(model.get_parameters())
-    expected = reference._forward(X.T.astype(np.float64))[-1]
+    expected = reference.forward(X.T.astype(np.float64))[-1]
     np.testing.assert_allclose(logits_of(model, X), expected, rtol=1e-4, atol=1e-4)
 
 

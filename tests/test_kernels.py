@@ -183,15 +183,30 @@ def test_weight_gradient_is_exactly_zero_where_pruned(path):
         assert not np.signbit(dW[pruned]).any()
 
 
-@pytest.mark.parametrize("path", [None, "dense", "sparse", "reference"])
+@pytest.mark.parametrize("path", [None, "reference"])
 @pytest.mark.parametrize("name", list(PRODUCTS))
-def test_float64_always_takes_the_reference_path(name, path):
+def test_float64_takes_the_reference_path(name, path):
     layer = make_layer(12, 7, 5, density=0.4, seed=4, dtype=np.float64)
     kernel, ref, arrays, _ = PRODUCTS[name]
     args = [layer[a] for a in arrays]
     result = kernel(*args, SparsityPattern.from_mask(layer["mask"]), path=path)
     assert result.dtype == np.float64
     np.testing.assert_array_equal(result, ref(*args, layer["mask"]))
+
+
+@pytest.mark.parametrize("force", [False, True], ids=["argument", "forced_path"])
+@pytest.mark.parametrize("path", ["dense", "sparse"])
+@pytest.mark.parametrize("name", list(PRODUCTS))
+def test_float64_on_a_float32_path_is_refused_not_rerouted(name, path, force):
+    layer = make_layer(12, 7, 5, density=0.4, seed=4, dtype=np.float64)
+    kernel, _, arrays, _ = PRODUCTS[name]
+    args = [layer[a] for a in arrays] + [SparsityPattern.from_mask(layer["mask"])]
+    with pytest.raises(ValueError, match=f"the {path} path computes in float32; float64 arrays take the reference"):
+        if force:
+            with kernels.forced_path(path):
+                kernel(*args)
+        else:
+            kernel(*args, path=path)
 
 
 def test_mixed_precision_is_computed_in_float64():

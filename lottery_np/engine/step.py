@@ -8,7 +8,7 @@ masks. It takes one of two forms, chosen by
 with ``path``):
 
 * :class:`TrainingStep`, the textbook pair: backpropagation layer by layer
-  (:meth:`MLP.backprop`, each product on the path its layer's density picks),
+  (:meth:`MLP.backward`, each product on the path its layer's density picks),
   then the optimizer on the surviving weights only,
   ``optimizer.step(params, grads, active)`` with ``active[l] = pattern.active``
   and ``grads[l]`` the weight gradient read off at those entries alone
@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 
-from .kernels import check_path, surviving_weight_gradients, use_fused_step
+from .kernels import check_path, forced_path, surviving_weight_gradients, use_fused_step
 from .kernels.fused import FusedBackprop
 
 if TYPE_CHECKING:  # the engine serves the textbook's types and imports none of them
@@ -82,7 +82,8 @@ class TrainingStep:
         """
         self._check_masks()
         model = self.model
-        loss, grad_biases, inputs, errors = model.backprop(X, y, path=self.path)
+        with forced_path(self.path):
+            loss, grad_biases, inputs, errors = model.backward(X, y)
         if math.isfinite(loss):
             params = [w.reshape(-1) for w in model.weights] + model.biases
             survivors = [surviving_weight_gradients(A, dZ, pattern, self.path)

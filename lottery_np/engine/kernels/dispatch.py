@@ -16,7 +16,12 @@ a :class:`~.pattern.SparsityPattern` (built once per mask) and a ``path``:
 * ``"sparse"``: the Numba kernels of :mod:`.jitted`, whose work is proportional
   to the number of surviving weights;
 * ``"reference"``: the plain NumPy definitions of :mod:`.reference`;
-* ``None``: ``"dense"`` or ``"sparse"`` by :func:`choose_path` on the pattern's density.
+* ``None``: the path :func:`forced_path` set for the calls within it, if any; otherwise
+  ``"dense"`` or ``"sparse"`` by :func:`choose_path` on the pattern's density.
+
+The network (:mod:`lottery_np.model`) never names a path: its maths is the same on
+all of them. Whoever needs one path for a whole network's products (a training step
+forced dense, a test comparing paths) says so around the call, ``with forced_path("dense"):``.
 
 **Precondition of the first two products: ``W`` is exactly 0 where ``M == 0``.**
 The model keeps its weights so (pruned weights are 0.0, always), and then
@@ -27,15 +32,18 @@ the precondition the dense path would count the pruned entries and the others
 would not. The weight gradient needs no precondition; its dense path applies
 ``* M`` unless every weight survives.
 
-float64 inputs (the model's gradient-checking mode) always take the reference
-path, in float64. Anything else is converted to float32, C order, once, here,
+float64 inputs (the model's gradient-checking mode) take the reference path, in
+float64; forcing them onto the dense or sparse path, which compute in float32, is
+refused. Anything else is converted to float32, C order, once, here,
 so that each kernel is compiled for a single set of types. The sparse path
 packs the surviving weights (``pattern.gather``, ``gather_by_output``) on every
 call; training avoids that by keeping them packed and running a whole sparse
 network in one call (:mod:`.fused`, :mod:`lottery_np.engine.step`), which
 :func:`use_fused_step` decides.
 """
-from typing import Optional
+import contextlib
+import contextvars
+from typing import Iterator, Optional
 
 import numpy as np
 
@@ -74,6 +82,26 @@ INFERENCE_CROSSOVER_DENSITY = 0.22
 PARALLEL_MIN_WORK = 30_000
 
 PATHS = ("dense", "sparse", "reference")
+
+_FORCED_PATH: contextvars.ContextVar[Optional[str]] = contextvars.ContextVar("forced_path", default=None)
+
+
+@contextlib.contextmanager
+def forced_path(path: Optional[str]) -> Iterator[None]:
+    """Within the ``with`` block, every product called without a ``path`` takes ``path`` (None: the density decides).
+
+    >>> import numpy as np
+    >>> pattern = SparsityPattern.from_mask(np.eye(3))
+    >>> with forced_path("sparse"):
+    ...     masked_forward(np.ones((3, 2), np.float32), np.eye(3, dtype=np.float32), pattern).tolist()
+    [[1.0, 1.0], [1.0, 1.0], [1.0, 1.0]]
+    """
+    check_path(path)
+    token = _FORCED_PATH.set(path)
+    try:
+        yield
+    finally:
+        _FORCED_PATH.reset(token)
 
 
 def choose_path(density: float) -> str:
@@ -245,10 +273,13 @@ def _resolve(path, pattern, *arrays):
     """The path to take, and the arrays converted for it.
 
     All float64 and the reference path if any array is float64; else ``path``
-    (or :func:`choose_path`'s pick) and all float32 in C order.
+    (or the one :func:`forced_path` set, or :func:`choose_path`'s pick) and all float32 in C order.
     """
     check_path(path)
+    path = path or _FORCED_PATH.get()
     if any(array.dtype == np.float64 for array in arrays):
+        if path not in (None, "reference"):
+            raise ValueError(f"the {path} path computes in float32; float64 arrays take the reference path")
         return "reference", [array.astype(np.float64, copy=False) for array in arrays]
     return path or choose_path(pattern.density), [np.ascontiguousarray(a, dtype=np.float32) for a in arrays]
 

@@ -2,7 +2,7 @@
 
 Evaluating LeNet-300-100 on MNIST's 15,000 validation and test images every 100
 iterations, as the paper does, costs more than the training steps between two
-evaluations. The layer-by-layer forward pass (:meth:`lottery_np.model.MLP._forward`)
+evaluations. The layer-by-layer forward pass (:meth:`lottery_np.model.MLP.forward`)
 gets little from sparsity there, for two reasons, both about memory:
 
 * it multiplies chunks of 1,000 samples, so one layer's input chunk
@@ -31,11 +31,12 @@ arrays by a loop variable.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 from numba import njit, prange
 
+from .dispatch import use_sparse_inference
 from .fused import LANES
 from .jitted import FASTMATH, _spmm_row
 from .pattern import SparsityPattern
@@ -198,3 +199,31 @@ def _network_logits_serial(blocks, sizes, indptr, indices, values, biases, start
 def _network_logits_parallel(blocks, sizes, indptr, indices, values, biases, starts, logits):  # pragma: no cover
     for block in prange(blocks.shape[0]):
         _block_logits(blocks, block, sizes, indptr, indices, values, biases, starts, logits)
+
+
+# Samples per layer-by-layer forward pass when evaluating: small chunks keep each pass's activations in
+# cache and reuse freed memory instead of faulting in fresh pages (benchmarks/README.md has the times).
+EVAL_CHUNK = 1_000
+
+
+def as_inputs(X):
+    """``X`` as the network's evaluation takes it: a :class:`SampleBlocks` as it is, anything else as an ndarray."""
+    return X if isinstance(X, SampleBlocks) else np.asarray(X)
+
+
+def network_logits(X, patterns: Sequence[SparsityPattern], weights: Sequence[np.ndarray],
+                   biases: Sequence[np.ndarray], forward: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """``(n_classes, n_samples)`` logits of a network for checked inputs ``X`` (an array or :class:`SampleBlocks`).
+
+    A sparse float32 network (:func:`~.dispatch.use_sparse_inference`) takes all its layers in one
+    call over sample blocks; otherwise ``forward``, the network's own layer-by-layer pass on
+    feature-major inputs, takes chunks of ``EVAL_CHUNK`` samples.
+    """
+    kept, total = sum(p.active.size for p in patterns), sum(p.mask.size for p in patterns)
+    dtype = weights[0].dtype
+    if use_sparse_inference(kept / total, dtype, len(X)):
+        samples = X if isinstance(X, SampleBlocks) else SampleBlocks(X)
+        return sparse_logits(flatten_network(patterns, weights, biases), samples)
+    X = X.X if isinstance(X, SampleBlocks) else X
+    chunks = [forward(np.ascontiguousarray(X[s:s + EVAL_CHUNK].T, dtype=dtype)) for s in range(0, len(X), EVAL_CHUNK)]
+    return np.concatenate(chunks, axis=1)
