@@ -1,20 +1,23 @@
 """How to train one network: the length, the batches, the optimizer and the evaluations.
 
-A :class:`TrainingConfig` is checked when it is made (by :mod:`lottery_np.validation`),
-so a bad value is refused where it is written, not deep inside a run.
+A :class:`TrainingConfig` is checked when it is made, each field by the rule its setting
+declares (:mod:`lottery_np.schema`), so a bad value is refused where it is written, not
+deep inside a run.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Optional
 
-from . import validation
-from .optim import Adam, Optimizer, make_optimizer
+from . import schema, validation
+from .optim import Optimizer, make_optimizer
+
+_DEFAULT = {setting.name: setting.default for setting in schema.TRAINING}
 
 
 @dataclass(frozen=True)
 class TrainingConfig:
-    """How to train one network.
+    """How to train one network; every field is a setting of :data:`lottery_np.schema.TRAINING`.
 
     Parameters
     ----------
@@ -22,43 +25,42 @@ class TrainingConfig:
         Number of mini-batch updates. Give exactly one of ``iterations`` and ``epochs``.
     epochs : float, optional
         Passes over the training set; converted to iterations with full batches only.
-    batch_size : int
+    batch_size : int, default 60
         Samples per update (the paper: 60 for LeNet-300-100).
-    optimizer : {"adam", "sgd"}
-    learning_rate : float
+    optimizer : {"adam", "sgd"}, default "adam"
+    learning_rate : float, default 1.2e-3
         The paper: Adam at 1.2e-3 for LeNet-300-100.
-    momentum : float
+    momentum : float, default 0.9
         Only used by ``"sgd"``.
-    adam_bias_correction : {"step_size", "moments"}
+    eval_every : int, default 100
+        Iterations between evaluations on the validation (and test) set.
+    adam_bias_correction : {"step_size", "moments"}, default "step_size"
         Only used by ``"adam"``: which of Adam's two forms (see :class:`lottery_np.optim.Adam`);
         ``"step_size"`` is TensorFlow 1's, which the paper used.
-    eval_every : int
-        Iterations between evaluations on the validation (and test) set.
+
+    Examples
+    --------
+    >>> TrainingConfig(epochs=2).total_iterations(n_train=600)
+    20
+    >>> TrainingConfig(iterations=0)
+    Traceback (most recent call last):
+    ...
+    lottery_np.validation.SettingError: iterations must be an integer >= 1, got 0
     """
 
-    iterations: Optional[int] = None
-    epochs: Optional[float] = None
-    batch_size: int = 60
-    optimizer: str = "adam"
-    learning_rate: float = 1.2e-3
-    momentum: float = 0.9
-    eval_every: int = 100
-    adam_bias_correction: str = "step_size"
+    iterations: Optional[int] = _DEFAULT["iterations"]
+    epochs: Optional[float] = _DEFAULT["epochs"]
+    batch_size: int = _DEFAULT["batch_size"]
+    optimizer: str = _DEFAULT["optimizer"]
+    learning_rate: float = _DEFAULT["learning_rate"]
+    momentum: float = _DEFAULT["momentum"]
+    eval_every: int = _DEFAULT["eval_every"]
+    adam_bias_correction: str = _DEFAULT["adam_bias_correction"]
 
     def __post_init__(self):
         validation.exactly_one_length(self.iterations, self.epochs)
-        checked = {
-            "iterations": validation.optional(validation.integer, "iterations", self.iterations, minimum=1),
-            "epochs": validation.optional(validation.real, "epochs", self.epochs, minimum=0.0, low_open=True),
-            "batch_size": validation.integer("batch_size", self.batch_size, minimum=1),
-            "eval_every": validation.integer("eval_every", self.eval_every, minimum=1),
-        }
-        for name, value in checked.items():  # NumPy scalars become Python numbers
-            object.__setattr__(self, name, value)
-        object.__setattr__(self, "momentum", validation.real("momentum", self.momentum, 0.0, 1.0, high_open=True))
-        validation.choice("adam_bias_correction", self.adam_bias_correction, Adam.FORMS)
-        optimizer = self.make_optimizer()  # the optimizer validates its own hyperparameters
-        object.__setattr__(self, "learning_rate", optimizer.learning_rate)
+        for field in fields(self):  # NumPy scalars become Python numbers
+            object.__setattr__(self, field.name, schema.check(field.name, getattr(self, field.name)))
 
     def _optimizer_options(self) -> dict:
         if self.optimizer == "sgd":

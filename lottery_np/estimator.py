@@ -36,6 +36,12 @@ NOT_LEARNED = ("dense", "raise")
 AUTO_BATCH = 60
 """``batch_size="auto"`` means ``min(AUTO_BATCH, n_train)``: the paper's 60, or the whole of a tiny training set."""
 
+SETTING_PARAMETERS = ("target_sparsity", "pruning_rounds", "epochs", "batch_size", "optimizer", "learning_rate",
+                      "accuracy_tolerance")
+"""The parameters that are settings of :mod:`lottery_np.schema`: handed to the pruner's builder by name and
+checked by their rules there (``batch_size="auto"`` resolved first). Their defaults here suit small data, and
+the docstring states each."""
+
 
 def validation_split(codes: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Indices ``(train, val)`` holding out the last ``fraction`` of every class, in a seeded random order.
@@ -171,11 +177,10 @@ class LotteryTicketClassifier(ClassifierMixin, BaseEstimator):
         train_idx, val_idx = validation_split(codes, fraction, seed)
         data = as_dataset((X[train_idx], codes[train_idx]), validation=(X[val_idx], codes[val_idx]))
         batch_size = self._batch_size(len(train_idx))
-        pruner = (LotteryTicketPruner.builder()
-                  .target_sparsity(self.target_sparsity).pruning_rounds(self.pruning_rounds)
-                  .rewind_strategy(RewindStrategy.parse(self.rewind)).accuracy_tolerance(self.accuracy_tolerance)
-                  .epochs(self.epochs).batch_size(batch_size).eval_every(max(1, len(train_idx) // batch_size))
-                  .optimizer(self.optimizer, self.learning_rate).seed(seed).build())
+        settings = {name: getattr(self, name) for name in SETTING_PARAMETERS}
+        settings.update(batch_size=batch_size, eval_every=max(1, len(train_idx) // batch_size), seed=seed)
+        pruner = (LotteryTicketPruner.builder().rewind_strategy(RewindStrategy.parse(self.rewind))
+                  .configure(**settings).build())
         config = pruner.options.training  # evaluated once per epoch
         network = MLP((X.shape[1], *self._hidden_sizes(), len(self.classes_)), seed=seed)
         try:

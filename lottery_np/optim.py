@@ -28,7 +28,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from . import validation
+from . import schema, validation
 from .engine import updates
 
 
@@ -41,7 +41,7 @@ class Optimizer:
     """
 
     def __init__(self, learning_rate: float):
-        self.learning_rate = validation.real("learning_rate", learning_rate, 0.0, low_open=True)
+        self.learning_rate = schema.check("learning_rate", learning_rate)
         self.reset()
 
     def reset(self) -> None:
@@ -170,7 +170,7 @@ class Adam(Optimizer):
     The paper trains LeNet-300-100 with Adam at ``lr = 1.2e-3``.
     """
 
-    FORMS = ("step_size", "moments")
+    FORMS = schema.ADAM_FORMS
 
     def __init__(self, learning_rate: float = 1.2e-3, beta1: float = 0.9, beta2: float = 0.999,
                  epsilon: float = 1e-8, bias_correction: str = "step_size"):
@@ -201,7 +201,7 @@ class SGD(Optimizer):
     """Stochastic gradient descent with momentum: ``u <- mu u - lr g``, ``w <- w + u``."""
 
     def __init__(self, learning_rate: float = 0.1, momentum: float = 0.9):
-        self.momentum = validation.real("momentum", momentum, 0.0, 1.0, high_open=True)
+        self.momentum = schema.check("momentum", momentum)
         super().__init__(learning_rate)
 
     def _new_state(self, size, dtype):
@@ -222,5 +222,5 @@ OPTIMIZERS = {"adam": Adam, "sgd": SGD}
 
 def make_optimizer(name: str, learning_rate: float, **options) -> Optimizer:
     """Build an optimizer by name: ``"adam"`` or ``"sgd"``."""
-    validation.choice("optimizer", name, sorted(OPTIMIZERS))
+    validation.choice("optimizer", name, schema.OPTIMIZERS)
     return OPTIMIZERS[name](learning_rate, **options)

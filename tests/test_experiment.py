@@ -175,11 +175,16 @@ def test_the_options_are_the_presets_with_the_given_ones_applied():
     assert (mnist["dataset"], mnist["subset"], mnist["data_dir"]) == ("mnist", command.QUICK_SUBSET, "d")
 
 
-def test_every_setting_an_option_sets_maps_to_an_option_of_the_parser():
-    listed = {line.split()[0] for line in build_parser().format_help().splitlines() if line.startswith("  --")}
-    assert set(command.OPTION_NAMES.values()) <= listed
-    assert command.option_of(SettingError("seeds[1]", "an integer", -1)) == "--seeds"
-    assert command.option_of(SettingError("batch_size", "an integer <= 50", 60)) is None  # no option sets it
+@pytest.mark.parametrize("setting", ["dataset", "seeds", "target_sparsity", "rounds", "epochs", "iterations",
+                                     "eval_every", "late_rewind_iteration", "fine_tune_iterations"])
+def test_every_setting_an_option_sets_maps_to_an_option_of_the_parser(setting):
+    parser = build_parser()
+    option = command.option_of(SettingError(f"{setting}[1]", "an integer", -1), parser)
+    assert option == "--" + setting.replace("_", "-") and option in parser.format_help()
+
+
+def test_a_setting_no_option_sets_has_no_option():
+    assert command.option_of(SettingError("batch_size", "an integer <= 50", 60), build_parser()) is None
 
 
 def test_epochs_run_through_the_command_line(tmp_path):

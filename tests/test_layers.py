@@ -28,9 +28,9 @@ PACKAGE = Path(__file__).resolve().parents[1] / "lottery_np"
 LAYERS = {
     "files": ("lottery_np.files",),
     "engine": ("lottery_np.engine",),
-    "textbook": ("lottery_np", "lottery_np.model", "lottery_np.optim", "lottery_np.config", "lottery_np.curves", "lottery_np.training",
-                 "lottery_np.failure", "lottery_np.validation", "lottery_np.progress", "lottery_np.pruning",
-                 "lottery_np.data"),
+    "textbook": ("lottery_np", "lottery_np.model", "lottery_np.optim", "lottery_np.config", "lottery_np.curves",
+                 "lottery_np.training", "lottery_np.failure", "lottery_np.pruning", "lottery_np.data",
+                 "lottery_np.validation", "lottery_np.schema", "lottery_np.progress"),
     "applications": ("lottery_np.__main__", "lottery_np.experiment", "lottery_np.cli", "lottery_np.plots",
                      "lottery_np.estimator", "lottery_np.export"),
 }

@@ -13,28 +13,25 @@ import shlex
 import sys
 from pathlib import Path
 
-from ..engine import threads
+from .. import schema
 from ..data import LOADERS, load_dataset
+from ..engine import threads
 from ..model import MLP
-from ..optim import Adam
-from ..pruning import (DEFAULT_ACCURACY_TOLERANCE, NUMERICS_VERSION, LotteryTicketPruner, PruningOptions,
-                       RewindStrategy, WinningTicket)
+from ..pruning import NUMERICS_VERSION, LotteryTicketPruner, RewindStrategy, WinningTicket
 from ..validation import SettingError
 from .run_folder import CHECKPOINT, check_run_folder, record_settings, save_run
 
 INTERRUPTED = 130  # the shell's exit status for a run stopped by Ctrl-C (128 + SIGINT)
-DEFAULTS = PruningOptions()  # the paper's settings for LeNet-300-100 on MNIST
 
-# The pruner's errors name its settings (SettingError.setting); the user typed these options.
-OPTION_NAMES = {
-    "target_sparsity": "--target-sparsity", "pruning_rate": "--pruning-rate", "pruning_rounds": "--rounds", "rewind": "--rewind",
-    "rewind_strategy": "--rewind", "rewind_iteration": "--rewind", "iterations": "--iterations", "epochs": "--epochs",
-    "adam_bias_correction": "--adam-bias-correction",
-    "eval_every": "--eval-every", "seed": "--seed", "batch_size": "--batch-size", "optimizer": "--optimizer",
-    "learning_rate": "--learning-rate", "scope": "--scope", "output_rate_factor": "--output-rate-factor",
-    "accuracy_tolerance": "--accuracy-tolerance", "threads": "--threads",
-    threads.ENVIRONMENT_VARIABLE: threads.ENVIRONMENT_VARIABLE,
-}
+PRUNING_OPTIONS = ("pruning_rounds", "scope", "output_rate_factor", "accuracy_tolerance")
+TRAINING_OPTIONS = ("eval_every", "batch_size", "optimizer", "learning_rate", "momentum", "adam_bias_correction",
+                    "seed")
+"""The settings (:mod:`lottery_np.schema`) with an option of their own, by group; the two amounts of pruning
+and the two training lengths are options too, each pair mutually exclusive."""
+
+# Settings that are not the pruner's, and the rewind point (checked against the training length), by option.
+OTHER_OPTIONS = {"rewind_strategy": "--rewind", "rewind_iteration": "--rewind", "threads": "--threads",
+                 threads.ENVIRONMENT_VARIABLE: threads.ENVIRONMENT_VARIABLE}
 
 EPILOG = """\
 files written to RUN_DIR:
@@ -68,43 +65,20 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
     pruning = parser.add_argument_group("pruning")
     amount = pruning.add_mutually_exclusive_group()
-    amount.add_argument("--target-sparsity", type=_finite_float, metavar="S",
-                        help=f"fraction of the weights removed after the last round (default: {DEFAULTS.target_sparsity})")
-    amount.add_argument("--pruning-rate", type=_finite_float, metavar="P",
-                        help="instead: fraction of each layer's surviving weights pruned every round, the output "
-                             "layer's times --output-rate-factor (the paper's: 0.2)")
-    pruning.add_argument("--rounds", type=int, default=DEFAULTS.pruning_rounds, metavar="N",
-                         help="prune-and-retrain rounds after the dense one (default: %(default)s)")
+    for name in ("target_sparsity", "pruning_rate"):
+        add_option(amount, name)
+    for name in PRUNING_OPTIONS:
+        add_option(pruning, name)
     pruning.add_argument("--rewind", default="init", metavar="{init,iteration:K,lr}",
                          help="where the survivors restart: their initialization, their value after K "
                               "iterations of the dense run, or their trained value (default: %(default)s)")
-    pruning.add_argument("--scope", choices=["layerwise", "global"], default=DEFAULTS.scope,
-                         help="prune each layer by the same rate, or all by one threshold (default: %(default)s)")
-    pruning.add_argument("--output-rate-factor", type=_finite_float, default=DEFAULTS.output_rate_factor,
-                         metavar="F", help="output layer's rate relative to the others' (default: %(default)s)")
-    pruning.add_argument("--accuracy-tolerance", type=_finite_float, default=DEFAULT_ACCURACY_TOLERANCE, metavar="T",
-                         help="how far below the dense validation accuracy a ticket may fall (default: %(default)s)")
 
     training = parser.add_argument_group("training (every round)")
     length = training.add_mutually_exclusive_group()
-    length.add_argument("--iterations", type=int, metavar="N",
-                        help=f"default: {DEFAULTS.training.iterations:,}, the paper's")
-    length.add_argument("--epochs", type=_finite_float, metavar="E",
-                        help="passes over the training set, instead of --iterations")
-    training.add_argument("--eval-every", type=int, default=DEFAULTS.training.eval_every, metavar="N",
-                          help="iterations between evaluations (default: %(default)s)")
-    training.add_argument("--batch-size", type=int, default=DEFAULTS.training.batch_size, metavar="N",
-                          help="default: %(default)s")
-    training.add_argument("--optimizer", choices=["adam", "sgd"], default=DEFAULTS.training.optimizer,
-                          help="default: %(default)s")
-    training.add_argument("--learning-rate", type=_finite_float, default=DEFAULTS.training.learning_rate,
-                          metavar="LR", help="default: %(default)s")
-    training.add_argument("--adam-bias-correction", choices=list(Adam.FORMS),
-                          default=DEFAULTS.training.adam_bias_correction,
-                          help="Adam's form: bias correction folded into the step size (TensorFlow 1's, the paper's) "
-                               "or applied to the moments (PyTorch's); default: %(default)s")
-    training.add_argument("--seed", type=_non_negative_int, default=DEFAULTS.seed, metavar="S",
-                          help="seeds the initialization and the data order (default: %(default)s)")
+    for name in ("iterations", "epochs"):
+        add_option(length, name)
+    for name in TRAINING_OPTIONS:
+        add_option(training, name)
 
     output = parser.add_argument_group("run folder")
     output.add_argument("--out", required=True, metavar="RUN_DIR", type=_folder,
@@ -118,12 +92,20 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     return parser
 
 
+def add_option(group, name: str) -> None:
+    """The option of setting ``name``, made from its declaration (:class:`lottery_np.schema.Setting`)."""
+    setting = schema.SETTINGS[name]
+    kind = {int: _integer, float: _finite_float, str: str}[setting.kind]
+    group.add_argument(setting.flag, type=kind, default=setting.default, metavar=setting.metavar,
+                       choices=setting.choices, help=schema.help_of(name).replace("%", "%%"))
+
+
 def run(args: argparse.Namespace, argv: list[str]) -> int:
     """Search for the ticket that ``args`` describes and save it; ``argv`` is the command line, for resuming."""
     if args.iterations is None and args.epochs is None:
-        args.iterations = DEFAULTS.training.iterations  # so that history.json records it
+        args.iterations = schema.PAPER_ITERATIONS  # so that history.json records it
     if args.target_sparsity is None and args.pruning_rate is None:
-        args.target_sparsity = DEFAULTS.target_sparsity  # likewise
+        args.target_sparsity = schema.DEFAULT_TARGET_SPARSITY  # likewise
     threads.configure(args.threads)
     pruner = build_pruner(args)
     out = Path(args.out)
@@ -152,26 +134,10 @@ def build_pruner(args: argparse.Namespace) -> LotteryTicketPruner:
     ValueError
         Naming the first bad setting (a :class:`~lottery_np.validation.SettingError`; see :func:`option_of`).
     """
-    builder = (LotteryTicketPruner.builder()
-               .pruning_rounds(args.rounds)
-               .rewind_strategy(RewindStrategy.parse(args.rewind))
-               .scope(args.scope)
-               .output_rate_factor(args.output_rate_factor)
-               .accuracy_tolerance(args.accuracy_tolerance)
-               .eval_every(args.eval_every)
-               .batch_size(args.batch_size)
-               .optimizer(args.optimizer, args.learning_rate)
-               .adam_bias_correction(args.adam_bias_correction)
-               .seed(args.seed))
-    if args.target_sparsity is not None:
-        builder.target_sparsity(args.target_sparsity)
-    if args.pruning_rate is not None:
-        builder.pruning_rate(args.pruning_rate)
-    if args.epochs is not None:
-        builder.epochs(args.epochs)
-    else:
-        builder.iterations(args.iterations)
-    return builder.build()
+    given = {name: getattr(args, schema.SETTINGS[name].dest) for name in LotteryTicketPruner.builder().SETTINGS
+             if schema.SETTINGS[name].flag is not None}
+    builder = LotteryTicketPruner.builder().rewind_strategy(RewindStrategy.parse(args.rewind))
+    return builder.configure(**{name: value for name, value in given.items() if value is not None}).build()
 
 
 def report(ticket: WinningTicket, files: list[Path]) -> str:
@@ -199,7 +165,7 @@ def interrupted_message(checkpoint: Path, argv: list[str]) -> str:
 
 def option_of(error: SettingError) -> str:
     """The command-line option of the setting that ``error`` names (``pruning_rounds`` -> ``--rounds``)."""
-    return OPTION_NAMES.get(error.setting, "--" + error.setting.replace("_", "-"))
+    return schema.flag_of(error.setting) or OTHER_OPTIONS.get(error.setting, "--" + error.setting.replace("_", "-"))
 
 
 def _folder(text: str) -> str:
@@ -208,21 +174,18 @@ def _folder(text: str) -> str:
     return text
 
 
-def _positive_int(text: str) -> int:
-    return _integer(text, 1, "a positive integer")
-
-
-def _non_negative_int(text: str) -> int:
-    return _integer(text, 0, "a non-negative integer")
-
-
-def _integer(text: str, lowest: int, rule: str) -> int:
+def _integer(text: str) -> int:
+    """An integer as typed (its range is the setting's rule, checked with the others)."""
     try:
-        value = int(text)
+        return int(text)
     except ValueError:
-        value = lowest - 1
-    if value < lowest:
-        raise argparse.ArgumentTypeError(f"must be {rule}, got {text!r}")
+        raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+
+
+def _positive_int(text: str) -> int:
+    value = _integer(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
     return value
 
 

@@ -17,8 +17,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..pruning import NUMERICS_VERSION, WinningTicket
+from .. import schema
 from ..files import write_text_atomic
+from ..pruning import NUMERICS_VERSION, WinningTicket
 
 SETTINGS, CHECKPOINT, TICKET, HISTORY = "settings.json", "checkpoint.npz", "ticket.npz", "history.json"
 
@@ -47,12 +48,22 @@ def check_run_folder(out: Path, settings: dict, resume: bool) -> None:
         if started_with.get("numerics") != NUMERICS_VERSION:
             raise ValueError(f"the run in {out} was started by an older lottery_np, whose numbers differ from this "
                              "version's; it cannot be resumed: start it afresh with another --out")
-        differ = [f"--{name.replace('_', '-')} {value!r} (the run has {started_with.get(name)!r})"
+        differ = [f"--{name.replace('_', '-')} {value!r} (the run has {_started(started_with, name)!r})"
                   for name, value in settings.items()
-                  if name not in MAY_CHANGE_ON_RESUME and started_with.get(name) != value]
+                  if name not in MAY_CHANGE_ON_RESUME and _started(started_with, name) != value]
         if differ:
             raise ValueError(f"the run in {out} was started with other settings: {', '.join(differ)}; "
                              "resume with its settings, or choose another --out")
+
+
+def _started(started_with: dict, name: str):
+    """The value a run was started with; an option newer than the run (absent from its file) had its default."""
+    if name in started_with:
+        return started_with[name]
+    return _DEFAULTS.get(name)
+
+
+_DEFAULTS = {setting.dest: setting.default for setting in schema.SETTINGS.values() if setting.flag}
 
 
 def record_settings(out: Path, settings: dict) -> Path:

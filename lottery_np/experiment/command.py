@@ -26,14 +26,6 @@ DESCRIPTION = "Winning tickets vs magnitude pruning vs random controls, over sev
 QUICK_SUBSET = (5_000, 1_000, 2_000)
 """``--quick`` on MNIST or Fashion-MNIST keeps this many train, validation and test images."""
 
-OPTION_NAMES = {
-    "dataset": "--dataset", "seeds": "--seeds", "target_sparsity": "--target-sparsity", "rounds": "--rounds",
-    "epochs": "--epochs", "iterations": "--iterations", "eval_every": "--eval-every",
-    "late_rewind_iteration": "--late-rewind-iteration", "fine_tune_iterations": "--fine-tune-iterations",
-}
-"""The option that sets each setting a :class:`~lottery_np.validation.SettingError` may name."""
-
-
 def build_parser(parser: Optional[argparse.ArgumentParser] = None) -> argparse.ArgumentParser:
     """The benchmark's arguments, added to ``parser`` (e.g. a subcommand's) or to a new parser."""
     parser = parser or argparse.ArgumentParser(description=DESCRIPTION)
@@ -106,9 +98,13 @@ def options_from_args(args: argparse.Namespace) -> dict:
     return options
 
 
-def option_of(error: SettingError) -> Optional[str]:
-    """The option that sets the setting ``error`` names (``seeds[1]``: ``--seeds``); None if none does."""
-    return OPTION_NAMES.get(error.setting.split("[")[0])
+def option_of(error: SettingError, parser: argparse.ArgumentParser) -> Optional[str]:
+    """The option of ``parser`` that sets the setting ``error`` names (``seeds[1]``: ``--seeds``); None if none does.
+
+    The benchmark's options are its settings' names spelled as options, so the option is read off the parser.
+    """
+    option = "--" + error.setting.split("[")[0].replace("_", "-")
+    return option if option in parser.format_usage().replace("[", " ").replace("]", " ").split() else None
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -145,7 +141,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         folder = open_jobs_folder(out, args.resume)
         finished = load_jobs(folder, settings) if args.resume else []
     except SettingError as error:
-        option = option_of(error)
+        option = option_of(error, parser)
         parser.error(f"{option}: {_one_line(error)}" if option else _one_line(error))
     except ValueError as error:
         parser.error(_one_line(error))

@@ -38,7 +38,7 @@ from ..training import TrainingConfig
 from . import cluster
 from .jobs import Job, load_data
 from .runner import CONTROLS, plan_controls, run_phases
-from .settings import HIDDEN_LAYERS, trained_as
+from .settings import HIDDEN_LAYERS
 from .store import load_jobs, open_jobs_folder, save_job
 
 PAPER_PM = (51.3, 21.1, 7.0, 3.6, 1.9)
@@ -105,7 +105,7 @@ class PaperSettings:
     def lottery_pruner(self, seed: int, rewind: RewindStrategy) -> LotteryTicketPruner:
         """IMP at the fixed ``pruning_rate`` for ``rounds`` rounds, every round trained as ``training`` says."""
         builder = LotteryTicketPruner.builder().pruning_rate(self.pruning_rate).pruning_rounds(self.rounds)
-        return trained_as(builder, self.training, seed).rewind_strategy(rewind).build()
+        return builder.training(self.training).seed(seed).rewind_strategy(rewind).build()
 
     def layer_counts(self):
         """Weights remaining per layer after each round, shape ``(rounds + 1, n_layers)``: the pruner's schedule."""

@@ -21,7 +21,7 @@ from typing import Optional
 
 from .. import validation
 from ..data import LOADERS
-from ..pruning import LotteryTicketPruner, MagnitudePruner, PrunerBuilder, RewindStrategy, layerwise_schedule
+from ..pruning import LotteryTicketPruner, MagnitudePruner, RewindStrategy, layerwise_schedule
 from ..training import TrainingConfig, check_start_iteration
 
 METHODS = ("dense", "lottery_ticket", "late_rewind", "magnitude", "random_reinit", "random_mask")
@@ -35,14 +35,6 @@ LATE_REWIND_FRACTION = 0.01
 
 FINE_TUNE_FRACTION = 0.5
 """Default fine-tuning of magnitude pruning, as a fraction of a training (at a tenth of the learning rate)."""
-
-
-def trained_as(builder: PrunerBuilder, training: TrainingConfig, seed: int) -> PrunerBuilder:
-    """``builder`` set to train every round as ``training`` says (its length in iterations), with data order ``seed``."""
-    t = training
-    return (builder.iterations(t.iterations).eval_every(t.eval_every).batch_size(t.batch_size)
-            .optimizer(t.optimizer, t.learning_rate).momentum(t.momentum)
-            .adam_bias_correction(t.adam_bias_correction).seed(seed))
 
 
 @dataclass(frozen=True)
@@ -143,12 +135,12 @@ class BenchmarkSettings:
     def lottery_pruner(self, seed: int, rewind: RewindStrategy) -> LotteryTicketPruner:
         """IMP to ``target_sparsity`` in ``rounds`` rounds, rewinding with ``rewind``."""
         builder = LotteryTicketPruner.builder().target_sparsity(self.target_sparsity).pruning_rounds(self.rounds)
-        return trained_as(builder, self.training, seed).rewind_strategy(rewind).build()
+        return builder.training(self.training).seed(seed).rewind_strategy(rewind).build()
 
     def magnitude_pruner(self, seed: int, density: float) -> MagnitudePruner:
         """One-shot magnitude pruning of a trained network down to ``density``, then fine-tuning."""
         builder = MagnitudePruner.builder().pretrained().pruning_rounds(1).target_sparsity(1.0 - density)
-        return trained_as(builder, self.training, seed).fine_tune_iterations(self.fine_tune_iterations).build()
+        return builder.training(self.training).seed(seed).fine_tune_iterations(self.fine_tune_iterations).build()
 
     def densities(self) -> list[float]:
         """Density of every IMP round (round 0 = 1.0), from the same schedule the pruner follows."""

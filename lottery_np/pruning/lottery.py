@@ -17,17 +17,17 @@ from __future__ import annotations
 import os
 from typing import Optional
 
-from .. import validation
+from .. import schema, validation
 from ..model import MLP
 from ..failure import learned
 from ..training import check_start_iteration
 from .loop import as_training_data, run_iterative_pruning
-from .options import PrunerBuilder, PruningOptions
+from .options import PrunerBuilder, PruningOptions, add_setters
 from .rewind import RewindStrategy
 from .ticket import WinningTicket
 
 
-DEFAULT_ACCURACY_TOLERANCE = 0.01
+DEFAULT_ACCURACY_TOLERANCE = schema.SETTINGS["accuracy_tolerance"].default
 """How far (a fraction: one percentage point) below the dense validation accuracy a ticket may fall."""
 
 
@@ -125,21 +125,17 @@ class LotteryTicketPruner:
 
 
 class LotteryTicketPrunerBuilder(PrunerBuilder):
-    """Configures a :class:`LotteryTicketPruner`; every setter returns the builder."""
+    """Configures a :class:`LotteryTicketPruner`; every setter returns the builder (see :class:`PrunerBuilder`)."""
+
+    SETTINGS = PrunerBuilder.SETTINGS + ("accuracy_tolerance",)
 
     def __init__(self):
         super().__init__()
         self._rewind = RewindStrategy.Init
-        self._tolerance = DEFAULT_ACCURACY_TOLERANCE
 
     def rewind_strategy(self, strategy: RewindStrategy) -> "LotteryTicketPrunerBuilder":
         """``RewindStrategy.Init`` (default), ``RewindStrategy.Iteration(k)`` or ``RewindStrategy.LearningRate``."""
         self._rewind = strategy
-        return self
-
-    def accuracy_tolerance(self, tolerance: float) -> "LotteryTicketPrunerBuilder":
-        """How far (a fraction, 0.01 = one point) below the dense validation accuracy a ticket may fall."""
-        self._tolerance = tolerance
         return self
 
     def build(self) -> LotteryTicketPruner:
@@ -155,5 +151,8 @@ class LotteryTicketPrunerBuilder(PrunerBuilder):
             raise validation.SettingError("rewind_strategy", "a RewindStrategy", self._rewind)
         if options.training.iterations is not None:  # else known only with the data, checked by the loop
             check_start_iteration(self._rewind.start_iteration, options.training.iterations, "rewind_iteration")
-        tolerance = validation.real("accuracy_tolerance", self._tolerance, 0.0, 1.0, high_open=True)
+        tolerance = schema.check("accuracy_tolerance", self._values.get("accuracy_tolerance", DEFAULT_ACCURACY_TOLERANCE))
         return LotteryTicketPruner(options, self._rewind, tolerance)
+
+
+add_setters(LotteryTicketPrunerBuilder)

@@ -11,38 +11,43 @@ How much to prune is said in one of two ways, exactly one in force: a
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 
-from .. import validation
+from .. import schema, validation
 from ..data import rules
 from ..training import TrainingConfig
 
-SCOPES = ("layerwise", "global")
-PAPER_ITERATIONS = 50_000
-DEFAULT_TARGET_SPARSITY = 0.9
+SCOPES = schema.SCOPES
+PAPER_ITERATIONS = schema.PAPER_ITERATIONS
+DEFAULT_TARGET_SPARSITY = schema.DEFAULT_TARGET_SPARSITY
+_DEFAULT = {setting.name: setting.default for setting in schema.PRUNING}
+_CHECKED = ("pruning_rounds", "scope", "output_rate_factor", "seed")  # the settings without a rule between them
+_OPTION_FIELDS = ("target_sparsity", "pruning_rate") + _CHECKED  # the PruningOptions fields that are settings
+_LENGTHS = ("iterations", "epochs")  # a training length is one of them: setting one drops the other
 
 
 @dataclass(frozen=True)
 class PruningOptions:
     """Everything a pruning run needs to know besides the model and the data.
 
-    Validated on construction (NumPy scalars become Python numbers); a bad value
-    raises :class:`~lottery_np.validation.SettingError` naming the setting. With
-    neither ``target_sparsity`` nor ``pruning_rate`` given, ``target_sparsity`` is
-    0.9; with ``pruning_rate`` given, ``target_sparsity`` stays None (the schedule
-    decides the sparsity); giving both is refused.
+    Validated on construction, each setting by its rule in :mod:`lottery_np.schema` (NumPy
+    scalars become Python numbers); a bad value raises
+    :class:`~lottery_np.validation.SettingError` naming the setting. With neither
+    ``target_sparsity`` nor ``pruning_rate`` given, ``target_sparsity`` is 0.9; with
+    ``pruning_rate`` given, ``target_sparsity`` stays None (the schedule decides the
+    sparsity); giving both is refused.
     """
 
-    target_sparsity: Optional[float] = None
-    pruning_rounds: int = 10
-    scope: str = "layerwise"
-    output_rate_factor: float = 0.5
+    target_sparsity: Optional[float] = _DEFAULT["target_sparsity"]
+    pruning_rounds: int = _DEFAULT["pruning_rounds"]
+    scope: str = _DEFAULT["scope"]
+    output_rate_factor: float = _DEFAULT["output_rate_factor"]
     training: TrainingConfig = field(default_factory=lambda: TrainingConfig(iterations=PAPER_ITERATIONS))
-    seed: int = 0
+    seed: int = _DEFAULT["seed"]
     validation_data: Optional[tuple] = None
-    pruning_rate: Optional[float] = None
+    pruning_rate: Optional[float] = _DEFAULT["pruning_rate"]
 
     def __post_init__(self):
         if self.pruning_rate is not None and self.target_sparsity is not None:
@@ -51,19 +56,11 @@ class PruningOptions:
                                           f"pruning_rate={self.pruning_rate!r}")
         if self.pruning_rate is None:
             sparsity = DEFAULT_TARGET_SPARSITY if self.target_sparsity is None else self.target_sparsity
-            object.__setattr__(self, "target_sparsity", validation.real("target_sparsity", sparsity, 0.0, 1.0,
-                                                                        high_open=True))
+            object.__setattr__(self, "target_sparsity", schema.check("target_sparsity", sparsity))
         else:
-            object.__setattr__(self, "pruning_rate", validation.real("pruning_rate", self.pruning_rate, 0.0, 1.0,
-                                                                     low_open=True, high_open=True))
-        checked = {
-            "pruning_rounds": validation.integer("pruning_rounds", self.pruning_rounds, minimum=1),
-            "scope": validation.choice("scope", self.scope, SCOPES),
-            "output_rate_factor": validation.real("output_rate_factor", self.output_rate_factor, 0.0, 1.0),
-            "seed": validation.integer("seed", self.seed, minimum=0),
-        }
-        for name, value in checked.items():
-            object.__setattr__(self, name, value)
+            object.__setattr__(self, "pruning_rate", schema.check("pruning_rate", self.pruning_rate))
+        for name in _CHECKED:
+            object.__setattr__(self, name, schema.check(name, getattr(self, name)))
         if not isinstance(self.training, TrainingConfig):
             raise validation.SettingError("training", "a TrainingConfig", self.training)
         pair = self.validation_data
@@ -93,94 +90,82 @@ class PruningOptions:
 
 
 class PrunerBuilder:
-    """Fluent setters shared by the pruners' builders; ``build()`` validates everything."""
+    """Fluent setters shared by the pruners' builders; ``build()`` validates everything.
+
+    Every setting of :mod:`lottery_np.schema` the builder takes has a setter of its name
+    (made from its declaration: see :data:`SETTINGS`), and :meth:`configure` sets any of
+    them by name. Setters return the builder, so that calls chain::
+
+        >>> from lottery_np.pruning import LotteryTicketPruner
+        >>> pruner = LotteryTicketPruner.builder().pruning_rounds(3).configure(epochs=2, seed=1).build()
+        >>> pruner.options.pruning_rounds, pruner.options.training.epochs, pruner.options.seed
+        (3, 2.0, 1)
+    """
+
+    SETTINGS = tuple(setting.name for setting in schema.TRAINING) + _OPTION_FIELDS
+    """The settings this builder takes."""
 
     def __init__(self):
-        self._options: dict = {}
-        self._training: dict = {}
+        self._values: dict[str, Any] = {}  # validated by build(), all together
+        self._validation_data: Optional[tuple] = None
 
-    def _set(self, **changes) -> "PrunerBuilder":
-        self._options.update(changes)  # validated by build(), all together
-        return self
+    def configure(self, **settings) -> "PrunerBuilder":
+        """Set any of :data:`SETTINGS` by name (``configure(epochs=5, seed=1)``); a training length replaces the other.
 
-    def target_sparsity(self, sparsity: float) -> "PrunerBuilder":
-        """Fraction of all weights removed after the last round, in [0, 1) (0.9 keeps 10 %; the default)."""
-        return self._set(target_sparsity=sparsity)
-
-    def pruning_rate(self, rate: float) -> "PrunerBuilder":
-        """Fraction of each layer's surviving weights pruned every round, in (0, 1) (paper: 0.2).
-
-        Instead of :meth:`target_sparsity`: the rounds are as given and the output layer is
-        pruned at ``rate * output_rate_factor`` (see :func:`~lottery_np.pruning.schedule.fixed_rate_schedule`).
+        Raises
+        ------
+        SettingError
+            Naming a setting this builder does not take.
         """
-        return self._set(pruning_rate=rate)
-
-    def pruning_rounds(self, rounds: int) -> "PrunerBuilder":
-        """Number of prune-and-retrain rounds (1 = one-shot)."""
-        return self._set(pruning_rounds=rounds)
-
-    def scope(self, scope: str) -> "PrunerBuilder":
-        """``"layerwise"`` (the paper's LeNet setting) or ``"global"`` (one threshold for all layers)."""
-        return self._set(scope=scope)
-
-    def output_rate_factor(self, factor: float) -> "PrunerBuilder":
-        """Output layer's pruning rate relative to the hidden layers' (paper: 0.5); layerwise scope only."""
-        return self._set(output_rate_factor=factor)
-
-    def seed(self, seed: int) -> "PrunerBuilder":
-        """Seed of the data order (and of any random control)."""
-        return self._set(seed=seed)
-
-    def validation_data(self, X: np.ndarray, y: np.ndarray) -> "PrunerBuilder":
-        """Held-out data for early stopping and ticket selection (default: the dataset's validation split)."""
-        return self._set(validation_data=(X, y))
-
-    def iterations(self, iterations: int) -> "PrunerBuilder":
-        """Training iterations per round (paper: 50,000). Replaces any ``epochs``."""
-        self._training.pop("epochs", None)
-        self._training["iterations"] = iterations
-        return self
-
-    def epochs(self, epochs: float) -> "PrunerBuilder":
-        """Training epochs per round. Replaces any ``iterations``."""
-        self._training.pop("iterations", None)
-        self._training["epochs"] = epochs
-        return self
-
-    def batch_size(self, batch_size: int) -> "PrunerBuilder":
-        """Mini-batch size (paper: 60)."""
-        self._training["batch_size"] = batch_size
+        for name, value in settings.items():
+            if name not in self.SETTINGS:
+                raise validation.SettingError(name, "", value, message=f"{type(self).__name__} takes no setting "
+                                              f"{name!r}; it takes {', '.join(sorted(self.SETTINGS))}")
+            if name in _LENGTHS:
+                self._values.pop(_LENGTHS[1 - _LENGTHS.index(name)], None)
+            self._values[name] = value
         return self
 
     def optimizer(self, name: str, learning_rate: Optional[float] = None) -> "PrunerBuilder":
-        """``"adam"`` or ``"sgd"`` (with momentum), optionally with its learning rate."""
-        self._training["optimizer"] = name
-        if learning_rate is not None:
-            self._training["learning_rate"] = learning_rate
-        return self
+        """``"adam"`` or ``"sgd"`` (with momentum), optionally with its learning rate (default: adam)."""
+        return self.configure(optimizer=name, **({} if learning_rate is None else {"learning_rate": learning_rate}))
 
-    def learning_rate(self, learning_rate: float) -> "PrunerBuilder":
-        """Optimizer step size (paper: Adam at 1.2e-3)."""
-        self._training["learning_rate"] = learning_rate
-        return self
+    def training(self, config: TrainingConfig) -> "PrunerBuilder":
+        """Every training setting as ``config`` holds it (its length, iterations or epochs, included)."""
+        length = "iterations" if config.iterations is not None else "epochs"
+        return self.configure(**{s.name: getattr(config, s.name) for s in schema.TRAINING
+                                 if s.name not in _LENGTHS or s.name == length})
 
-    def momentum(self, momentum: float) -> "PrunerBuilder":
-        """Momentum of the ``"sgd"`` optimizer."""
-        self._training["momentum"] = momentum
-        return self
-
-    def adam_bias_correction(self, form: str) -> "PrunerBuilder":
-        """Which Adam: ``"step_size"`` (TensorFlow 1's, the paper's; default) or ``"moments"`` (PyTorch's)."""
-        self._training["adam_bias_correction"] = form
-        return self
-
-    def eval_every(self, iterations: int) -> "PrunerBuilder":
-        """Iterations between evaluations on the validation and test sets."""
-        self._training["eval_every"] = iterations
+    def validation_data(self, X: np.ndarray, y: np.ndarray) -> "PrunerBuilder":
+        """Held-out data for early stopping and ticket selection (default: the dataset's validation split)."""
+        self._validation_data = (X, y)
         return self
 
     def _build_options(self) -> PruningOptions:
-        settings = dict(self._training)
-        if "iterations" not in settings and "epochs" not in settings:
-            settings["iterations"] = PAPER_ITERATIONS
-        return PruningOptions(**self._options, training=TrainingConfig(**settings))
+        training = {s.name: self._values[s.name] for s in schema.TRAINING if s.name in self._values}
+        if "iterations" not in training and "epochs" not in training:
+            training["iterations"] = PAPER_ITERATIONS
+        options = {name: self._values[name] for name in _OPTION_FIELDS if name in self._values}
+        return PruningOptions(**options, training=TrainingConfig(**training), validation_data=self._validation_data)
+
+
+def _setter(builder: type, name: str):
+    """The method of ``builder`` that sets ``name``, documented by the setting's declaration."""
+    def set_value(self, value):
+        return self.configure(**{name: value})
+    text = schema.help_of(name)
+    set_value.__name__, set_value.__qualname__, set_value.__module__ = name, f"{builder.__name__}.{name}", \
+        builder.__module__
+    set_value.__doc__ = f"{text[0].upper()}{text[1:]}."
+    return set_value
+
+
+def add_setters(builder: type) -> type:
+    """Give ``builder`` a setter for every name in its ``SETTINGS`` that neither it nor a base class defines."""
+    for name in builder.SETTINGS:
+        if not any(name in vars(cls) for cls in builder.__mro__):
+            setattr(builder, name, _setter(builder, name))
+    return builder
+
+
+add_setters(PrunerBuilder)
