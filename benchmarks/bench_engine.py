@@ -17,8 +17,8 @@ part lives in a module of its own next to it:
    (batch 60, Adam at lr 1.2e-3, float32) in this engine's raw loop and its
    ``train()``, in scikit-learn's ``MLPClassifier`` and in PyTorch CPU (when importable).
 2. **Sparse vs dense step** (:mod:`engine_step`): one full training step with random
-   masks of a given density, ``training_step(model, optimizer, path)`` on
-   ``path="dense"`` and ``path="sparse"``, on one thread and on all, next to
+   masks of a given density, ``training_step`` layer by layer on BLAS (``dense``) and
+   packed (``sparse``), on one thread and on all, next to
    ``bench_kernels``' ratio for the layer products alone.
 3. **Whole rounds, inference, under load** (:mod:`engine_rounds`): ``train()`` under the paper's
    protocol at the paper's Pm, one evaluation of the validation and test sets, and a round quiet and

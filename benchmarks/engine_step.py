@@ -5,10 +5,10 @@ Imported by ``bench_engine.py``, which prints and saves this table next to its o
 One full training step (forward, backward, Adam) of LeNet-300-100 at batch 60
 and 1000 with random masks of a given density in every layer
 (``lottery_np.pruning.masks.random_masks``), made by
-``training_step(model, optimizer, path)`` with ``path="dense"`` (one BLAS call
-per layer product, then Adam at the surviving weights) and ``path="sparse"``
-(the packed step: all layers in one fused Numba call, the surviving weights
-kept packed); median seconds per step over the repeats, and, when
+``training_step(model, optimizer, "dense")`` (one BLAS call per layer product,
+then Adam at the surviving weights), labelled ``dense``, and
+``training_step(model, optimizer, packed=True)`` (the packed step: all layers in
+one fused Numba call, the surviving weights kept packed), labelled ``sparse``; median seconds per step over the repeats, and, when
 ``bench_kernels`` is importable, the same ratio for the layer products alone.
 """
 from __future__ import annotations
@@ -38,10 +38,11 @@ def step_runner(model: MLP, X: np.ndarray, y: np.ndarray, batches: list[np.ndarr
     """Mean seconds of one training step (forward, backward, Adam) over ``batches``, forced to ``path``.
 
     The step is the training loop's own (:func:`lottery_np.engine.step.training_step`): with
-    ``path="sparse"`` it keeps the surviving weights packed, with ``"dense"`` it is
-    ``loss_and_gradients`` on BLAS then ``Adam.step`` at the surviving weights.
+    ``path="sparse"`` the packed step, which keeps the surviving weights packed; with ``"dense"``
+    the layer-by-layer step on BLAS, then ``Adam.step`` at the surviving weights.
     """
-    train_step = training_step(model, Adam(LEARNING_RATE), path)
+    form = {"packed": True} if path == "sparse" else {"path": path}
+    train_step = training_step(model, Adam(LEARNING_RATE), **form)
 
     def step(batch: np.ndarray) -> None:
         train_step(X[batch], y[batch])

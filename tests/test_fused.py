@@ -9,7 +9,7 @@ from lottery_np.engine.kernels import dispatch, use_fused_step
 from lottery_np.engine.kernels.fused import FusedBackprop
 from lottery_np.model import MLP
 from lottery_np.optim import Adam
-from lottery_np.engine.step import PackedSparseStep, TrainingStep, training_step
+from lottery_np.engine.step import LayerwiseStep, PackedSparseStep, training_step
 
 
 @st.composite
@@ -86,13 +86,13 @@ def test_the_overall_density_decides_the_step(monkeypatch):
     monkeypatch.setattr(dispatch, "FUSED_CROSSOVER_DENSITY", 0.25)
     model = MLP((50, 40, 10), seed=0)
     assert not use_fused_step(model.density, model.dtype)
-    assert type(training_step(model, Adam())) is TrainingStep
+    assert type(training_step(model, Adam())) is LayerwiseStep
     rng = np.random.default_rng(0)
     hidden = (rng.random((50, 40)) < 0.05).astype(np.float32)
     model.set_masks([hidden, np.ones((40, 10), np.float32)])  # output layer dense, overall ~0.21
     assert model.density < 0.25 and use_fused_step(model.density, model.dtype)
     assert isinstance(training_step(model, Adam()), PackedSparseStep)
-    assert type(training_step(model, Adam(), path="dense")) is TrainingStep  # forced
+    assert type(training_step(model, Adam(), path="dense")) is LayerwiseStep  # forced
     assert not use_fused_step(0.01, np.float64)  # float64 is the reference path
     with pytest.raises(ValueError, match="density"):
         use_fused_step(1.5, np.float32)

@@ -16,16 +16,16 @@ def random_masks(model, density, seed):
     return [(rng.random(w.shape) < density).astype(np.float32) for w in model.weights]
 
 
-@pytest.mark.parametrize("path", ["dense", "sparse"])
+@pytest.mark.parametrize("form", [{"path": "dense"}, {"path": "sparse"}, {"packed": True}], ids=str)
 @pytest.mark.parametrize("make", [lambda: Adam(1e-2), lambda: SGD(0.05, momentum=0.9)], ids=["adam", "sgd-momentum"])
-def test_pruned_weights_stay_exactly_zero_after_1000_steps(make, path):
+def test_pruned_weights_stay_exactly_zero_after_1000_steps(make, form):
     rng = np.random.default_rng(0)
     model = MLP((20, 16, 8, 4), seed=0)
     masks = random_masks(model, 0.3, seed=1)
     model.set_masks(masks)
     X, y = rng.random((60, 20), dtype=np.float32), rng.integers(0, 4, 60)
     start = model.get_parameters()
-    step = training_step(model, make(), path)
+    step = training_step(model, make(), **form)
     for _ in range(1000):
         loss = step(X, y)
     step.sync()

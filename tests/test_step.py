@@ -5,7 +5,7 @@ import pytest
 from lottery_np.engine.kernels import dispatch
 from lottery_np.model import MLP
 from lottery_np.optim import SGD, Adam
-from lottery_np.engine.step import PackedSparseStep, TrainingStep, training_step
+from lottery_np.engine.step import LayerwiseStep, PackedSparseStep, training_step
 from lottery_np.training import TrainingConfig, TrainingDivergedError, train
 
 
@@ -20,7 +20,7 @@ def sparse_model(density=0.1, seed=0, sizes=(64, 32, 16, 10)):
 def test_packed_step_follows_the_plain_step(tiny_digits, make_optimizer):
     packed_model, plain_model = sparse_model(), sparse_model()
     packed = PackedSparseStep(packed_model, make_optimizer())
-    plain = TrainingStep(plain_model, make_optimizer(), "dense")
+    plain = LayerwiseStep(plain_model, make_optimizer(), "dense")
     rng = np.random.default_rng(0)
     for size in [60] * 40 + [17]:  # a last, smaller batch gets its own buffers
         batch = rng.choice(len(tiny_digits.X_train), size, replace=False)
@@ -60,27 +60,31 @@ def test_a_non_finite_loss_updates_nothing(tiny_digits):
 def test_training_step_picks_the_packed_step_only_for_sparse_models_unless_forced():
     assert isinstance(training_step(sparse_model(), Adam()), PackedSparseStep)
     assert training_step(sparse_model(), Adam(), path="dense").path == "dense"
+    assert type(training_step(sparse_model(), Adam(), path="sparse")) is LayerwiseStep  # the kernels' sparse path
+    assert type(training_step(sparse_model(), Adam(), packed=False)) is LayerwiseStep
     dense = MLP((64, 32, 10))
-    assert type(training_step(dense, Adam())) is TrainingStep and training_step(dense, Adam()).path is None
-    assert isinstance(training_step(dense, Adam(), path="sparse"), PackedSparseStep)
+    assert type(training_step(dense, Adam())) is LayerwiseStep and training_step(dense, Adam()).path is None
+    assert isinstance(training_step(dense, Adam(), packed=True), PackedSparseStep)
     with pytest.raises(ValueError, match="float32"):
-        training_step(MLP((64, 32, 10), dtype=np.float64), Adam(), path="sparse")
+        training_step(MLP((64, 32, 10), dtype=np.float64), Adam(), packed=True)
     with pytest.raises(ValueError, match="path"):
         training_step(dense, Adam(), path="fused")
+    with pytest.raises(ValueError, match="give no path, got path='dense'"):
+        training_step(dense, Adam(), "dense", packed=True)
 
 
-@pytest.mark.parametrize("path", ["dense", "sparse"])
-def test_a_step_refuses_changed_masks_and_a_used_optimizer(tiny_digits, path):
+@pytest.mark.parametrize("form", [{"path": "dense"}, {"path": "sparse"}, {"packed": True}], ids=str)
+def test_a_step_refuses_changed_masks_and_a_used_optimizer(tiny_digits, form):
     model, optimizer = sparse_model(), Adam()
-    step = training_step(model, optimizer, path)
+    step = training_step(model, optimizer, **form)
     step(tiny_digits.X_train[:60], tiny_digits.y_train[:60])
     with pytest.raises(ValueError, match="optimizer has taken 1 steps"):
-        training_step(model, optimizer, path)
+        training_step(model, optimizer, **form)
     model.set_masks(model.masks)  # the same masks, installed anew: a new pruning round
     with pytest.raises(ValueError, match="masks changed"):
         step(tiny_digits.X_train[:60], tiny_digits.y_train[:60])
     optimizer.reset()
-    training_step(model, optimizer, path)(tiny_digits.X_train[:60], tiny_digits.y_train[:60])
+    training_step(model, optimizer, **form)(tiny_digits.X_train[:60], tiny_digits.y_train[:60])
 
 
 def test_bad_labels_are_refused_before_the_kernel_sees_them(tiny_digits):

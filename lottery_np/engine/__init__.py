@@ -15,7 +15,7 @@ needed to run it in minutes. The textbook (:mod:`lottery_np.model`, :mod:`lotter
 """
 from . import kernels, threads, updates
 from .kernels import SampleBlocks, SparsityPattern
-from .step import PackedSparseStep, TrainingStep, training_step
+from .step import LayerwiseStep, PackedSparseStep, TrainingStep, training_step
 
-__all__ = ["PackedSparseStep", "SampleBlocks", "SparsityPattern", "TrainingStep", "kernels", "threads",
+__all__ = ["LayerwiseStep", "PackedSparseStep", "SampleBlocks", "SparsityPattern", "TrainingStep", "kernels", "threads",
            "training_step", "updates"]

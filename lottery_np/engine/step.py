@@ -5,10 +5,11 @@ The step owns the pairing of the two: which entries of which arrays the
 optimizer updates, and that the optimizer's state still belongs to the model's
 masks. It takes one of two forms, chosen by
 :func:`lottery_np.engine.kernels.use_fused_step` from the model's density (or forced
-with ``path``):
+with ``packed``):
 
-* :class:`TrainingStep`, the textbook pair: backpropagation layer by layer
-  (:meth:`MLP.backward`, each product on the path its layer's density picks),
+* :class:`LayerwiseStep`, the textbook pair: backpropagation layer by layer
+  (:meth:`MLP.backward`, each product on the path its layer's density picks, or on
+  ``path``, in the kernels' sense),
   then the optimizer on the surviving weights only,
   ``optimizer.step(params, grads, active)`` with ``active[l] = pattern.active``
   and ``grads[l]`` the weight gradient read off at those entries alone
@@ -21,7 +22,8 @@ with ``path``):
   them out of LeNet's 0.9 MB first-layer matrix, and the optimizer updates the
   packed arrays whole, with contiguous, vectorised loops.
 
-The model's dense ``weights`` are brought up to date by :meth:`TrainingStep.sync`,
+Both are a :class:`TrainingStep`. The model's dense ``weights`` are brought up to date by
+:meth:`TrainingStep.sync`,
 which the training loop calls before it evaluates, snapshots or returns.
 """
 from __future__ import annotations
@@ -40,7 +42,7 @@ if TYPE_CHECKING:  # the engine serves the textbook's types and imports none of 
 
 
 class TrainingStep:
-    """Training updates of ``model`` by ``optimizer``, one batch per call, layer by layer.
+    """Training updates of ``model`` by ``optimizer``, one batch per call: what both forms share.
 
     Parameters
     ----------
@@ -48,27 +50,20 @@ class TrainingStep:
         Updated in place; its masks must not change while the step is in use.
     optimizer : Optimizer
         Fresh or reset: its state will follow this step's parameters.
-    path : {None, "dense", "sparse", "reference"}
-        The path of every layer product (see :mod:`lottery_np.engine.kernels`); None
-        lets each layer's density choose.
 
     Raises
     ------
     ValueError
-        If the optimizer already holds state, or ``path`` is unknown.
+        If the optimizer already holds state.
     """
 
-    def __init__(self, model: MLP, optimizer: Optimizer, path: Optional[str] = None):
-        check_path(path)
+    def __init__(self, model: MLP, optimizer: Optimizer):
         if optimizer.iterations:
             raise ValueError(f"the optimizer has taken {optimizer.iterations} steps already; a training step "
                              "needs a fresh one (or call optimizer.reset())")
         self.model = model
         self.optimizer = optimizer
-        self.path = path
         self._patterns = model.patterns
-        # None marks a fully dense tensor (an unpruned layer, every bias): the optimizer's contiguous loop.
-        self._active = [None if p.is_dense else p.active for p in self._patterns] + [None] * model.n_layers
 
     def __call__(self, X: np.ndarray, y: np.ndarray) -> float:
         """Update the model on the batch ``(X, y)`` and return the batch's loss before the update.
@@ -81,6 +76,40 @@ class TrainingStep:
             If the model's masks changed since the step was made, or the batch is malformed.
         """
         self._check_masks()
+        return self._update(X, y)
+
+    def sync(self) -> None:
+        """Bring ``model.weights`` up to date (they always are, unless the step keeps them elsewhere)."""
+
+    def _update(self, X: np.ndarray, y: np.ndarray) -> float:
+        raise NotImplementedError
+
+    def _check_masks(self) -> None:
+        """Refuse to go on once the model's masks are not those the step (and the optimizer's state) was made for."""
+        if any(now is not then for now, then in zip(self.model.patterns, self._patterns)):
+            raise ValueError("the model's masks changed since this training step was made; make a new step, "
+                             "with a fresh or reset optimizer")
+
+
+class LayerwiseStep(TrainingStep):
+    """Backpropagation layer by layer, then the optimizer at the surviving weights only.
+
+    Parameters
+    ----------
+    model, optimizer : as for :class:`TrainingStep`
+    path : {None, "dense", "sparse", "reference"}
+        The path of every layer product (see :mod:`lottery_np.engine.kernels`); None
+        lets each layer's density choose.
+    """
+
+    def __init__(self, model: MLP, optimizer: Optimizer, path: Optional[str] = None):
+        check_path(path)
+        super().__init__(model, optimizer)
+        self.path = path
+        # None marks a fully dense tensor (an unpruned layer, every bias): the optimizer's contiguous loop.
+        self._active = [None if p.is_dense else p.active for p in self._patterns] + [None] * model.n_layers
+
+    def _update(self, X: np.ndarray, y: np.ndarray) -> float:
         model = self.model
         with forced_path(self.path):
             loss, grad_biases, inputs, errors = model.backward(X, y)
@@ -91,34 +120,24 @@ class TrainingStep:
             self.optimizer.step(params, survivors + grad_biases, self._active)
         return loss
 
-    def sync(self) -> None:
-        """Bring ``model.weights`` up to date (always the case here)."""
-
-    def _check_masks(self) -> None:
-        """Refuse to go on once the model's masks are not those the step (and the optimizer's state) was made for."""
-        if any(now is not then for now, then in zip(self.model.patterns, self._patterns)):
-            raise ValueError("the model's masks changed since this training step was made; make a new step, "
-                             "with a fresh or reset optimizer")
-
 
 class PackedSparseStep(TrainingStep):
     """Training updates of a sparse float32 network whose surviving weights stay packed between steps.
 
     ``model.weights`` is stale between :meth:`sync` calls; ``model.biases`` is
-    always current. Gives the same updates as :class:`TrainingStep` up to
+    always current. Gives the same updates as :class:`LayerwiseStep` up to
     float32 rounding.
     """
 
     def __init__(self, model: MLP, optimizer: Optimizer):
         if model.dtype != np.float32:
             raise ValueError(f"the packed sparse step runs float32 networks only, got {model!r}")
-        super().__init__(model, optimizer, path="sparse")
+        super().__init__(model, optimizer)
         self._values = [p.gather_by_output(w) for p, w in zip(self._patterns, model.weights)]  # copies
         self._backprop = FusedBackprop(model.layer_sizes, self._patterns)
         self._stale = False
 
-    def __call__(self, X: np.ndarray, y: np.ndarray) -> float:
-        self._check_masks()
+    def _update(self, X: np.ndarray, y: np.ndarray) -> float:
         model = self.model
         X, y = model.check_inputs(X, y)  # the kernel trusts the labels as indices
         loss, grad_weights, grad_biases = self._backprop(X, y, self._values, model.biases)
@@ -135,7 +154,8 @@ class PackedSparseStep(TrainingStep):
             self._stale = False
 
 
-def training_step(model: MLP, optimizer: Optimizer, path: Optional[str] = None) -> TrainingStep:
+def training_step(model: MLP, optimizer: Optimizer, path: Optional[str] = None, *,
+                  packed: Optional[bool] = None) -> TrainingStep:
     """The training step for ``model``: packed and fused when it is sparse enough, layer by layer otherwise.
 
     Parameters
@@ -144,10 +164,19 @@ def training_step(model: MLP, optimizer: Optimizer, path: Optional[str] = None) 
     optimizer : Optimizer
         Fresh or reset.
     path : {None, "dense", "sparse", "reference"}
-        None: :func:`lottery_np.engine.kernels.use_fused_step` decides from the model's
-        density and dtype. ``"sparse"``: the :class:`PackedSparseStep`
-        (float32 only). ``"dense"`` or ``"reference"``: a :class:`TrainingStep`
-        with every layer product on that path (which refuses any other value).
+        A :class:`LayerwiseStep` with every layer product on that path (the kernels' sense of the word).
+    packed : bool, optional
+        True: the :class:`PackedSparseStep` (float32 only); False: a :class:`LayerwiseStep`.
+        None: :func:`lottery_np.engine.kernels.use_fused_step` decides from the model's density
+        and dtype, unless ``path`` is given.
+
+    Raises
+    ------
+    ValueError
+        If ``path`` is unknown, or given with ``packed=True``.
     """
-    fused = use_fused_step(model.density, model.dtype) if path is None else path == "sparse"
-    return PackedSparseStep(model, optimizer) if fused else TrainingStep(model, optimizer, path)
+    if packed and path is not None:
+        raise ValueError(f"the packed step runs its own fused kernel: give no path, got path={path!r}")
+    if packed is None:
+        packed = path is None and use_fused_step(model.density, model.dtype)
+    return PackedSparseStep(model, optimizer) if packed else LayerwiseStep(model, optimizer, path)

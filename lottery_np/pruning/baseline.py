@@ -76,8 +76,9 @@ class MagnitudePruner:
                                       train_dense=not self.pretrained, checkpoint=checkpoint, resume=resume,
                                       overwrite=overwrite, progress=progress)
         pruned = MLP(model.layer_sizes, dtype=model.dtype)
-        pruned.set_masks(state.masks[-1])
-        pruned.set_parameters(Parameters(state.trained[-1].weights, state.trained[-1].biases))
+        last = state.rounds[-1]
+        pruned.set_masks(last.masks)
+        pruned.set_parameters(Parameters(last.trained.weights, last.trained.biases))
         return PrunedNetwork(model=pruned, history=state.history)
 
 

@@ -22,7 +22,17 @@ from ..model import Parameters
 from ..files import NpzArchive, json_array, save_npz_atomic
 from .layout import (array_key, layer_shapes, layer_sizes_array, mask_arrays, mask_keys, parameter_arrays,
                      parameter_keys, read_masks, read_parameters)
-from .record import read_history
+from .record import RoundRecord, read_history
+
+
+@dataclass
+class FinishedRound:
+    """One finished round: its masks, the weights it trained from and ended with, and what it measured."""
+
+    masks: list  # float32 0/1 arrays, one per layer
+    start: Parameters
+    trained: Parameters
+    record: RoundRecord
 
 
 @dataclass
@@ -31,15 +41,17 @@ class RunState:
 
     initial: Parameters
     rewind_snapshot: Optional[Parameters] = None
-    masks: list = field(default_factory=list)  # per round: list of float32 0/1 arrays
-    starts: list = field(default_factory=list)  # per round: Parameters each round trained from
-    trained: list = field(default_factory=list)  # per round: Parameters at the end of training
-    history: list = field(default_factory=list)  # per round: RoundRecord
+    rounds: list[FinishedRound] = field(default_factory=list)
 
     @property
     def rounds_done(self) -> int:
         """Number of finished rounds (the dense round included)."""
-        return len(self.history)
+        return len(self.rounds)
+
+    @property
+    def history(self) -> list[RoundRecord]:
+        """Every finished round's record, round 0 first."""
+        return [finished.record for finished in self.rounds]
 
 
 # An older lottery_np named a checkpoint's arrays {prefix}_w{l}, {prefix}_b{l} and round{r}_mask{l}.
@@ -65,10 +77,10 @@ def save_checkpoint(path: str | os.PathLike, state: RunState, fingerprint: dict)
               **parameter_arrays("initial_", state.initial)}
     if state.rewind_snapshot is not None:
         arrays.update(parameter_arrays("snapshot_", state.rewind_snapshot))
-    for r in range(state.rounds_done):
-        arrays.update(mask_arrays(_round_prefix(r), state.masks[r]))
-        arrays.update(parameter_arrays(_round_prefix(r, "start"), state.starts[r]))
-        arrays.update(parameter_arrays(_round_prefix(r, "trained"), state.trained[r]))
+    for r, finished in enumerate(state.rounds):
+        arrays.update(mask_arrays(_round_prefix(r), finished.masks))
+        arrays.update(parameter_arrays(_round_prefix(r, "start"), finished.start))
+        arrays.update(parameter_arrays(_round_prefix(r, "trained"), finished.trained))
     save_npz_atomic(path, arrays)
 
 
@@ -102,11 +114,11 @@ def load_checkpoint(path: str | os.PathLike, fingerprint: dict) -> RunState:
         archive.fail("layer_sizes", f"are {list(sizes)}, not the run's {list(fingerprint['layer_sizes'])}")
     archive.require(_keys(len(sizes) - 1, len(history), meta["has_snapshot"]))
     shapes = layer_shapes(sizes)
-    state = RunState(initial=read_parameters(archive, "initial_", shapes), history=history)
+    state = RunState(initial=read_parameters(archive, "initial_", shapes))
     if meta["has_snapshot"]:
         state.rewind_snapshot = read_parameters(archive, "snapshot_", shapes)
-    for r in range(len(history)):
-        _read_round(archive, r, shapes, state)
+    for r, record in enumerate(history):
+        state.rounds.append(_read_round(archive, r, shapes, state.rounds[-1].masks if r else None, record))
     return state
 
 
@@ -118,20 +130,22 @@ def _keys(n_layers: int, rounds: int, has_snapshot: bool) -> list[str]:
             *(key for r in range(rounds) for key in mask_keys(_round_prefix(r), n_layers))]
 
 
-def _read_round(archive: NpzArchive, r: int, shapes: list[tuple[int, int]], state: RunState) -> None:
-    """Append round ``r``'s masks and parameters to ``state``: masks only shrink, pruned weights are 0."""
+def _read_round(archive: NpzArchive, r: int, shapes: list[tuple[int, int]], previous_masks: Optional[list],
+                record: RoundRecord) -> FinishedRound:
+    """Round ``r`` as the checkpoint holds it, checked: masks only shrink, pruned weights are 0."""
     masks = read_masks(archive, _round_prefix(r), shapes)
     for layer, mask in enumerate(masks):
-        if r and (mask > state.masks[-1][layer]).any():
+        if previous_masks is not None and (mask > previous_masks[layer]).any():
             archive.fail(array_key(_round_prefix(r), "mask", layer),
                          f"keeps weights that round {r - 1} pruned (masks only lose entries)")
-    state.masks.append(masks)
-    for part, runs in (("start", state.starts), ("trained", state.trained)):
-        runs.append(read_parameters(archive, _round_prefix(r, part), shapes))
-        for layer, (weights, mask) in enumerate(zip(runs[-1].weights, masks)):
+    parameters = {}
+    for part in ("start", "trained"):
+        parameters[part] = read_parameters(archive, _round_prefix(r, part), shapes)
+        for layer, (weights, mask) in enumerate(zip(parameters[part].weights, masks)):
             if weights[mask == 0].any():
                 archive.fail(array_key(_round_prefix(r, part), "weights", layer),
                              f"is nonzero where {array_key(_round_prefix(r), 'mask', layer)} prunes it")
+    return FinishedRound(masks, parameters["start"], parameters["trained"], record)
 
 
 _ABSENT = object()

@@ -24,7 +24,8 @@ from ..failure import DidNotLearnError, learned
 from ..progress import progress_bar
 from ..curves import evaluate_once
 from ..training import TrainingConfig, check_fits, check_start_iteration, train
-from .checkpoint import RunState, check_checkpoint_target, checkpoint_exists, load_checkpoint, save_checkpoint
+from .checkpoint import (FinishedRound, RunState, check_checkpoint_target, checkpoint_exists, load_checkpoint,
+                         save_checkpoint)
 from .masks import prune_global, prune_layerwise
 from .options import PruningOptions
 from .record import RoundRecord
@@ -175,10 +176,10 @@ def run_iterative_pruning(
         config = retrain if state.rounds_done else options.training
         _run_round(work, data, options.seed, config, rewind, train_dense, schedule, state, progress)
         if state.rounds_done == 1:
-            _check_learned(state.history[0], data)
+            _check_learned(state.rounds[0].record, data)
         if checkpoint is not None:
             save_checkpoint(checkpoint, state, fingerprint)
-        record = state.history[-1]
+        record = state.rounds[-1].record
         bar.set_postfix(round=record.pruning_round, density=f"{record.density:.3f}",
                         test_acc=f"{record.early_stop_test_accuracy:.4f}")
         bar.update(1)
@@ -206,9 +207,10 @@ def _run_round(work: MLP, data, seed: int, config: TrainingConfig, rewind: Rewin
         snapshot_at = [] if rewind.snapshot_iteration is None else [rewind.snapshot_iteration]
         start_iteration = 0
     else:
-        masks = schedule.prune(state.trained[-1].weights, state.masks[-1], r)
+        last = state.rounds[-1]
+        masks = schedule.prune(last.trained.weights, last.masks, r)
         work.set_masks(masks)
-        work.set_parameters(rewind.restart_point(state.initial, state.rewind_snapshot, state.trained[-1]))
+        work.set_parameters(rewind.restart_point(state.initial, state.rewind_snapshot, last.trained))
         snapshot_at, start_iteration = [], rewind.start_iteration
     start = work.get_parameters()
     if r == 0 and not train_dense:
@@ -218,7 +220,4 @@ def _run_round(work: MLP, data, seed: int, config: TrainingConfig, rewind: Rewin
                        progress=progress, description=f"round {r}")
     if snapshot_at:
         state.rewind_snapshot = result.snapshots[rewind.snapshot_iteration]
-    state.masks.append(masks)
-    state.starts.append(start)
-    state.trained.append(work.get_parameters())
-    state.history.append(RoundRecord.from_training(r, work, result))
+    state.rounds.append(FinishedRound(masks, start, work.get_parameters(), RoundRecord.from_training(r, work, result)))

@@ -100,16 +100,17 @@ class LotteryTicketPruner:
         data = as_training_data(model, train_data, self.options, test_data)
         state = run_iterative_pruning(model, data, self.options, self.rewind, checkpoint=checkpoint, resume=resume,
                                       overwrite=overwrite, progress=progress)
+        history = state.history
         self.tickets_ = [
             WinningTicket(
-                layer_sizes=model.layer_sizes, masks=state.masks[r], weights=state.starts[r].weights,
-                biases=state.starts[r].biases, initial=state.initial, pruning_round=r, rewind=str(self.rewind),
-                history=state.history,
+                layer_sizes=model.layer_sizes, masks=finished.masks, weights=finished.start.weights,
+                biases=finished.start.biases, initial=state.initial, pruning_round=r, rewind=str(self.rewind),
+                history=history,
             )
-            for r in range(state.rounds_done)
+            for r, finished in enumerate(state.rounds)
         ]
-        beat_chance = [learned(record.early_stop_val_accuracy, data.y_val) for record in state.history]
-        return self.tickets_[self.select_round(state.history, beat_chance)]
+        beat_chance = [learned(record.early_stop_val_accuracy, data.y_val) for record in history]
+        return self.tickets_[self.select_round(history, beat_chance)]
 
     def select_round(self, history, beat_chance: Optional[list] = None) -> int:
         """The sparsest round within ``accuracy_tolerance`` of the dense round (see :meth:`find_ticket`).
@@ -151,7 +152,8 @@ class LotteryTicketPrunerBuilder(PrunerBuilder):
             raise validation.SettingError("rewind_strategy", "a RewindStrategy", self._rewind)
         if options.training.iterations is not None:  # else known only with the data, checked by the loop
             check_start_iteration(self._rewind.start_iteration, options.training.iterations, "rewind_iteration")
-        tolerance = schema.check("accuracy_tolerance", self._values.get("accuracy_tolerance", DEFAULT_ACCURACY_TOLERANCE))
+        tolerance = self._values.get("accuracy_tolerance", DEFAULT_ACCURACY_TOLERANCE)
+        tolerance = schema.check("accuracy_tolerance", tolerance)
         return LotteryTicketPruner(options, self._rewind, tolerance)
 
 
