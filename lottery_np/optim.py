@@ -40,6 +40,9 @@ class Optimizer:
     as the paper's rewinding does anyway.
     """
 
+    STATE: tuple = ()
+    """The names of the state an optimizer keeps per updated entry (:attr:`state`)."""
+
     def __init__(self, learning_rate: float):
         self.learning_rate = schema.check("learning_rate", learning_rate)
         self.reset()
@@ -51,11 +54,26 @@ class Optimizer:
         self._sizes: list[int] = []  # entries updated per parameter, fixed by the first step
         self._checked: list[Optional[np.ndarray]] = []  # the index arrays already checked, per parameter
 
+    @property
+    def state(self) -> Optional[list[dict[str, np.ndarray]]]:
+        """Per parameter, its state by name (:attr:`STATE`), one value per updated entry; None before a step.
+
+        >>> import numpy as np
+        >>> adam = Adam(0.1)
+        >>> adam.step([np.zeros(3)], [np.ones(3)])
+        >>> adam.state[0]["m"]
+        array([0.1, 0.1, 0.1])
+        """
+        if self._state is None:
+            return None
+        return [dict(zip(self.STATE, arrays)) for arrays in self._state]
+
     def _new_state(self, size: int, dtype: np.dtype) -> list[np.ndarray]:
         raise NotImplementedError
 
-    def _constants(self, dtype: type) -> np.ndarray:
-        """This step's scalar constants for the compiled loops, one array of ``dtype`` (:mod:`.engine.updates`)."""
+    def constants(self, dtype: type) -> np.ndarray:
+        """This step's scalar constants for the compiled loops, one array of ``dtype`` laid out as
+        :mod:`lottery_np.engine.updates` names them (``ADAM_CONSTANTS``, ``MOMENTUM_CONSTANTS``)."""
         raise NotImplementedError
 
     def _update(self, param: np.ndarray, grad: np.ndarray, state: list[np.ndarray],
@@ -107,7 +125,7 @@ class Optimizer:
             raise ValueError(f"this step updates {sizes} entries per parameter, the optimizer's state was made for "
                              f"{self._sizes}; call reset() before stepping other parameters")
         self.iterations += 1
-        constants = self._constants(flat[0].dtype.type)
+        constants = self.constants(flat[0].dtype.type)
         for param, grad, state, indices in zip(flat, compact, self._state, active):
             self._update(param, grad, state, indices, constants)
 
@@ -171,6 +189,7 @@ class Adam(Optimizer):
     """
 
     FORMS = schema.ADAM_FORMS
+    STATE = ("m", "v")  # the first and second moments
 
     def __init__(self, learning_rate: float = 1.2e-3, beta1: float = 0.9, beta2: float = 0.999,
                  epsilon: float = 1e-8, bias_correction: str = "step_size"):
@@ -183,7 +202,7 @@ class Adam(Optimizer):
     def _new_state(self, size, dtype):
         return [np.zeros(size, dtype=dtype), np.zeros(size, dtype=dtype), np.empty(size, dtype=dtype)]  # m, v, scratch
 
-    def _constants(self, dtype):
+    def constants(self, dtype):
         t = self.iterations
         correction2 = math.sqrt(1.0 - self.beta2**t)
         step_size = self.learning_rate * correction2 / (1.0 - self.beta1**t)  # lr sqrt(1 - b2^t) / (1 - b1^t)
@@ -200,6 +219,8 @@ class Adam(Optimizer):
 class SGD(Optimizer):
     """Stochastic gradient descent with momentum: ``u <- mu u - lr g``, ``w <- w + u``."""
 
+    STATE = ("velocity",)
+
     def __init__(self, learning_rate: float = 0.1, momentum: float = 0.9):
         self.momentum = schema.check("momentum", momentum)
         super().__init__(learning_rate)
@@ -207,7 +228,7 @@ class SGD(Optimizer):
     def _new_state(self, size, dtype):
         return [np.zeros(size, dtype=dtype)]
 
-    def _constants(self, dtype):
+    def constants(self, dtype):
         return updates.momentum_constants(self.learning_rate, self.momentum, dtype)
 
     def _update(self, param, grad, state, active, constants):

@@ -78,7 +78,7 @@ def test_logits_depend_neither_on_the_block_size_nor_on_the_threads(monkeypatch)
 def test_sample_blocks_lay_samples_out_feature_major_and_pad_with_zeros():
     X = np.arange(5 * 3, dtype=np.float64).reshape(5, 3)
     samples = SampleBlocks(X)
-    assert samples.X is X and len(samples) == 5 and samples._blocks is None  # nothing copied until needed
+    assert samples.X is X and len(samples) == 5  # nothing copied: the same array
     blocks = samples.blocks
     B = 16  # five samples take one block of 16 lanes
     assert blocks.shape == (1, 3, B) and blocks.dtype == np.float32

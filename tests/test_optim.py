@@ -64,7 +64,7 @@ def test_only_the_active_entries_move_and_their_state_is_compact(make):
         opt.step([w], [np.ones(4)], [active])
     moved = np.flatnonzero(w != np.arange(10.0))
     np.testing.assert_array_equal(moved, active)
-    assert all(s.size == 4 for s in opt._state[0][:2 if isinstance(opt, Adam) else 1])  # m and v, or velocity
+    assert set(opt.state[0]) == set(opt.STATE) and all(s.size == 4 for s in opt.state[0].values())
 
 
 @pytest.mark.parametrize("make", [lambda: Adam(0.01), lambda: SGD(0.1, momentum=0.5)], ids=["adam", "sgd"])
@@ -90,7 +90,7 @@ def test_reset_forgets_the_moments_and_the_sizes():
     with pytest.raises(ValueError, match="reset"):
         opt.step([w, w], [np.ones(6), np.ones(6)])
     opt.reset()
-    assert opt.iterations == 0 and opt._state is None
+    assert opt.iterations == 0 and opt.state is None
     before = w.copy()
     opt.step([w], [np.ones(3)], [np.arange(3)])
     np.testing.assert_allclose(w[:3], before[:3] - 0.1, atol=1e-7)  # a first step again

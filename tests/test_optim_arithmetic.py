@@ -128,16 +128,15 @@ def test_subnormal_state_is_flushed_and_no_weight_notices(make, n_guards, compac
         if compact:
             param[active] = weights
         if name == "unguarded":  # the same compiled kernels, handed zeros for every guard
-            constants = optimizer._constants
-            optimizer._constants = lambda dtype: np.concatenate([constants(dtype)[:-n_guards],
-                                                           np.zeros(n_guards, dtype)])
+            constants = optimizer.constants
+            optimizer.constants = lambda dtype: np.concatenate([constants(dtype)[:-n_guards], np.zeros(n_guards, dtype)])
         for t in range(1, 1500):
             grad = np.random.default_rng(t).normal(0.0, 1e-2, n).astype(np.float32)  # the same in both runs
             grad[n // 4:n // 2] = np.float32(1e-20)  # g * g is subnormal
             if t > stop:
                 grad[:n // 4] = 0.0
             optimizer.step([param], [grad], None if active is None else [active])
-        runs[name] = (param, optimizer._state[0][:2])  # Adam's m and v, SGD's velocity
+        runs[name] = (param, list(optimizer.state[0].values()))  # Adam's m and v, SGD's velocity
     tiny = np.finfo(np.float32).tiny
     subnormal = {name: [int(np.count_nonzero((s != 0) & (np.abs(s) < tiny))) for s in state]
                  for name, (_, state) in runs.items()}

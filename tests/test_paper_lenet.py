@@ -105,8 +105,8 @@ def test_figures_tick_the_control_rounds_zoom_on_the_top_points_and_mark_early_s
     assert control_pm < all_pm  # the ticket has rounds the controls lack: those go unticked
     fig = Figure()
     full, zoomed = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
-    paper_plots._plot_with_ranges(full, points, "test_accuracy")
-    paper_plots._plot_with_ranges(zoomed, points, "test_accuracy", zoom=True)
+    paper_plots.plot_with_ranges(full, points, "test_accuracy")
+    paper_plots.plot_with_ranges(zoomed, points, "test_accuracy", zoom=True)
     ticks = {round(t, 6) for t in full.xaxis.get_major_locator().tick_values(0, 1)}
     assert ticks == control_pm | {max(all_pm), min(all_pm)}
     top = max(100 * p["test_accuracy"] for method in points.values() for p in method)
@@ -115,7 +115,7 @@ def test_figures_tick_the_control_rounds_zoom_on_the_top_points_and_mark_early_s
     collapsed = [{"pruning_round": r, "density": 0.5 ** r, "seed": 0, "early_stop_iteration": 10,
                   "test_accuracy": acc} for r, acc in enumerate([0.98, 0.981, 0.5])]  # a ticket that collapses
     ax = fig.add_subplot(1, 3, 3)
-    paper_plots._plot_with_ranges(ax, {"lottery_ticket": collapsed}, "test_accuracy", zoom=True)
+    paper_plots.plot_with_ranges(ax, {"lottery_ticket": collapsed}, "test_accuracy", zoom=True)
     assert ax.get_ylim()[0] == pytest.approx(98.1 - paper_plots.ZOOM_POINTS)
 
     curves = paper_plots.mean_curves(runs, [0, 2])

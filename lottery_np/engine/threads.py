@@ -5,23 +5,11 @@ parallel region of a few tens of microseconds. Every region ends at a barrier:
 no thread goes on until all have finished. On a machine whose cores are busy
 with other work, one of the threads is often waiting for a core, and the
 others wait for it at every barrier, a scheduler time slice (milliseconds)
-instead of microseconds. Measured on this project's 2-core machine (Intel Xeon,
-Emerald Rapids; OpenBLAS 0.3.31, numba 0.68.1 with its OpenMP layer), MNIST,
-LeNet-300-100, a 500-iteration round evaluating every 100, medians of 2, quiet
-and with two other processes spinning on the same cores:
-
-=========  =========================  ==========================
-threads    dense round, quiet / busy  10 % density, quiet / busy
-=========  =========================  ==========================
-1          1.37 / 2.13 s (1.55x)      0.51 / 0.96 s (1.86x)
-2          0.99 / 3.67 s (3.72x)      0.43 / 1.31 s (3.04x)
-=========  =========================  ==========================
-
-Two threads win 1.2-1.4x on a quiet machine and lose 1.4-1.7x against one on a
-busy one. So the default, ``"auto"``, decides when training starts (each
-pruning round): as many threads as there are cores that nothing else is
-running on, and at least one (:func:`idle_cores`). (The table was measured
-with BLAS on the same number of threads; it now always runs on one, below.)
+instead of microseconds. So two threads win on a quiet machine and lose
+against one on a busy one (``benchmarks/README.md`` ("The measurements behind the engine") has the rounds timed both ways). The default,
+``"auto"``, therefore decides when training starts (each pruning round): as many
+threads as there are cores that nothing else is running on, and at least one
+(:func:`idle_cores`).
 
 The number of threads is set, in order of precedence, by ``--threads`` on the
 command line (:func:`configure`), the ``LOTTERY_NP_THREADS`` environment
@@ -30,8 +18,8 @@ variable, or :data:`DEFAULT_THREADS`; each takes a number or ``auto``.
 **The numbers a run produces do not depend on it.** The setting is the number of
 *Numba* threads: every Numba kernel splits its work so that each output is
 computed by one thread, in the same order whatever their number. BLAS does not
-promise that: OpenBLAS 0.3.31 multiplies LeNet's 60 x 784 batch by its 784 x
-300 weights into different float32 roundings on one thread and on two. So
+promise that: OpenBLAS can multiply LeNet's 60 x 784 batch by its 784 x 300
+weights into different float32 roundings on one thread and on two. So
 training runs BLAS on one thread, always (:func:`limited`); otherwise the dense
 path's numbers would depend on how busy the machine was when a round started.
 """

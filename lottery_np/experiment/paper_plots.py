@@ -86,7 +86,7 @@ def format_table(runs: Sequence[dict]) -> str:
     return "\n".join(lines + [line for *_, line in sorted(rows)])
 
 
-def _plot_with_ranges(ax, points: Mapping[str, Sequence[dict]], key: str, zoom: bool = False) -> None:
+def plot_with_ranges(ax, points: Mapping[str, Sequence[dict]], key: str, zoom: bool = False) -> None:
     """Mean against ``Pm`` with min-max error bars, one line per method; the log ``Pm`` axis.
 
     Ticks stand at the ``Pm`` of the methods other than the ticket (the control rounds), and at
@@ -117,7 +117,7 @@ def _panels(points: Mapping[str, Sequence[dict]], keys: Sequence[str], title: st
     panels = [(key, zoom) for key in keys for zoom in ((False, True) if key == "test_accuracy" else (False,))]
     fig = new_figure((1.8 + 4.6 * len(panels), 4.4))
     for i, (key, zoom) in enumerate(panels, start=1):
-        _plot_with_ranges(fig.add_subplot(1, len(panels), i), points, key, zoom)
+        plot_with_ranges(fig.add_subplot(1, len(panels), i), points, key, zoom)
     fig.suptitle(title)
     return save_figure(fig, path)
 

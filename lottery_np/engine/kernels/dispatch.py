@@ -50,35 +50,25 @@ import numpy as np
 from . import jitted, reference
 from .pattern import SparsityPattern
 
-# Below this density a layer's products are faster on the sparse path. Measured with
-#   env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_kernels.py --repeats 100
-# on 2 vCPUs of an AMD EPYC (Zen 4, AVX-512), NumPy 2.4.6 with OpenBLAS 0.3.31 (SkylakeX kernels,
-# 2 threads), numba 0.68.1 (OpenMP layer, 2 threads), load average below 1.2. Medians of the
-# eight products of a LeNet-300-100 training step, dense (then still forming W * M) / sparse:
-#   batch   60: density 0.5 0.67/1.14 ms, 0.2 0.67/0.57 ms, 0.1 0.68/0.33 ms -> break-even 0.25
-#   batch 1000: density 0.5 7.60/9.17 ms, 0.2 7.44/4.00 ms, 0.1 8.47/2.15 ms -> break-even 0.40
-# (two runs agreed to 0.01). Training runs at batch 60, so its break-even is the one used.
+# The crossovers below are break-even points measured on LeNet-300-100 (benchmarks/README.md, "The
+# measurements behind the engine", has the tables, the machines and the commands).
+
+# Below this density a layer's products are faster on the sparse path: the break-even of the eight
+# products of a training step at batch 60, the batch training runs at (it is higher at batch 1000).
 CROSSOVER_DENSITY = 0.25
 
 # Below this overall density a whole float32 network trains faster as one fused call with packed
-# weights (lottery_np.engine.step.PackedSparseStep) than layer by layer. Measured like CROSSOVER_DENSITY
-# but for a full LeNet-300-100 training step (forward, backward, Adam; one thread), dense / sparse:
-# batch 60: density 0.4 0.86x, 0.3 1.22x, 0.2 1.37x; batch 1000: 0.4 1.32x, 0.3 1.60x
-# (benchmarks/bench_engine.py and single runs at 0.3 and 0.4). Break-even at batch 60: about 0.35.
+# weights (lottery_np.engine.step.PackedSparseStep) than layer by layer: the break-even of a full
+# training step (forward, backward, Adam; one thread) at batch 60.
 FUSED_CROSSOVER_DENSITY = 0.35
 
 # Below this overall density a float32 network infers faster in sample blocks, all layers in one sparse
-# call (.inference), than layer by layer with BLAS. One evaluation of MNIST's 15,000 validation and test
-# images, random masks, medians of 7 (Intel Xeon, Emerald Rapids; 2 cores), dense / blocked sparse:
-#   1 thread:  density 0.3 0.85x, 0.25 0.91x, 0.2 1.14x, 0.15 1.41x (dense 90 ms)
-#   2 threads: density 0.3 0.75x, 0.25 1.13x, 0.2 1.73x, 0.15 2.34x (dense 72 ms)
-# One thread is the default (lottery_np.engine.threads), so its break-even, about 0.22, is the one used.
+# call (.inference), than layer by layer with BLAS: the break-even of one evaluation of MNIST's 15,000
+# validation and test images on one thread, the default (lottery_np.engine.threads).
 INFERENCE_CROSSOVER_DENSITY = 0.22
 
-# Multiply-adds (surviving weights x samples) from which the parallel builds are used. On the
-# machine above, for a 300x100 layer and batch 60, SpMM/SDDMM took 5.7/10.3 us serial and 5.2/7.5 us
-# on two threads at 17,760 multiply-adds, 8.2/13.5 and 6.7/9.2 us at 36,480 (medians); below that
-# the few microseconds of starting the threads are not won back.
+# Multiply-adds (surviving weights x samples) from which the parallel builds are used; below that the
+# few microseconds of starting the threads are not won back.
 PARALLEL_MIN_WORK = 30_000
 
 PATHS = ("dense", "sparse", "reference")
@@ -130,7 +120,7 @@ def _below(density: float, crossover: float, dtype) -> bool:
 
 
 # Fewer samples than this infer layer by layer whatever the density: for one sample the blocked kernel's
-# fixed costs (packing the weights, 0.2 ms at 10 % density) are twice BLAS's whole dense product.
+# fixed costs (packing the weights) exceed BLAS's whole dense product.
 INFERENCE_MIN_SAMPLES = 16
 
 

@@ -4,10 +4,9 @@
 calls one kernel per product, with NumPy calls between them (bias, ReLU,
 softmax, the ReLU derivative, bias gradients). :func:`sparse_backprop` does the
 same arithmetic in a single Numba function, reusing the row kernels of
-:mod:`.jitted`. For LeNet-300-100 at 10 % density and a batch of 60 (one
-thread) the layer-by-layer pass took 447 us and the fused one 385 us, even
-though the latter packed the weights on every call, which the training step
-(:mod:`lottery_np.engine.step`) does only once. :class:`FusedBackprop` assembles its
+:mod:`.jitted`, and is faster than the layer-by-layer pass even when it packs
+the weights on every call, which the training step (:mod:`lottery_np.engine.step`)
+does only once. :class:`FusedBackprop` assembles its
 arguments; the training step takes this path when
 :func:`~.dispatch.use_fused_step` says so, and the tests check it against the
 layer-by-layer pass.
@@ -23,14 +22,12 @@ The sample dimension is **padded to a multiple of** ``LANES``: the buffers hold
 ``n_lanes = ceil(n / LANES) * LANES`` columns, the padding columns of the input
 are zero, and so are those of every error ``dZ`` (the softmax writes zeros
 there), so that they add exactly nothing to any gradient. LLVM vectorises the
-sample loops 16 floats at a time and leaves a remainder to a slower loop; on an
-Intel Xeon (Emerald Rapids, AVX-512) LeNet's first-layer SDDMM at 10 % density
-took 187 us for 60 samples and 112 us for 64, the forward SpMM 164 and 117 us.
+sample loops 16 floats at a time and leaves a remainder to a slower loop, so 64
+samples take less time than 60.
 
 The products of each layer are spread over Numba's threads by output
-(``prange``). With two threads a LeNet-300-100 step at 10 % density and batch
-60 took 307 us against 413 us on one, and one thread ran as fast as a serial
-build; the loops that scatter (``dA``) stay serial. The arrays come in tuples,
+(``prange``); on one thread this runs as fast as a serial build. The loops that
+scatter (``dA``) stay serial. The arrays come in tuples,
 one entry per layer, so that one compiled function serves any depth; every
 ``prange`` body sees plain arrays only, as Numba's parallel loops cannot take
 tuples of arrays.
@@ -133,8 +130,8 @@ class FusedBackprop:
     """:func:`sparse_backprop` for the masks of one network: its arguments assembled in one place.
 
     The index arrays are collected once, and the activation and gradient
-    buffers once per batch size (at a batch of 1000, allocating them afresh
-    cost 1.6 ms a step, mostly page faults, next to 3.4 ms of arithmetic).
+    buffers once per batch size (allocated afresh at every step, their page
+    faults cost about half as much as the arithmetic at a batch of 1000).
 
     Parameters
     ----------

@@ -17,9 +17,9 @@ feature-major once (:class:`SampleBlocks`, made once per evaluation set by the
 training loop). One thread takes one block through *all* layers
 (``prange`` over blocks): the block's input, 784 x 256 floats (800 KB), and its
 hidden activations stay in that core's L2, and no thread ever waits for
-another between layers. On one thread this took a 10 %-density LeNet-300-100
-through the 15,000 images in 32 ms, against 61 ms layer by layer (medians,
-Intel Xeon, Emerald Rapids). Every sample's arithmetic is that of the
+another between layers (about twice as fast as layer by layer at 10 % density
+on one thread: ``benchmarks/README.md``, "The measurements behind the engine").
+Every sample's arithmetic is that of the
 layer-by-layer sparse product, :func:`~.jitted._spmm_row` in the same order,
 bias added after the sum, so the logits do not depend on the block size nor
 on the number of threads.
@@ -41,11 +41,9 @@ from .fused import LANES
 from .jitted import FASTMATH, _spmm_row
 from .pattern import SparsityPattern
 
-# Samples per block. One block of LeNet-300-100's input is 784 x 256 float32 = 800 KB, which fits in
-# the 2 MB L2 of the cores this was tuned on (Intel Xeon, Emerald Rapids). On one thread, 15,000 MNIST
-# images through a 10 %-density network took 81, 52, 49, 35, 32, 35 and 41 ms with blocks of 16, 32,
-# 64, 128, 256, 512 and 1,024 samples (medians of 7, CPU time): small blocks pay the per-row loop
-# overhead, large ones leave the L2 cache.
+# Samples per block. One block of LeNet-300-100's input is 784 x 256 float32 = 800 KB, which fits in a
+# 2 MB L2 cache: smaller blocks pay the per-row loop overhead, larger ones leave the L2 cache (the
+# block sizes timed are in benchmarks/README.md, "The measurements behind the engine").
 BLOCK_SAMPLES = 256
 
 

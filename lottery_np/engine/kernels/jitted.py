@@ -15,8 +15,7 @@ arrays of a :class:`~lottery_np.engine.kernels.pattern.SparsityPattern`:
   the backward one is ``dA = (W * M) @ dZ`` (rows = inputs: the by-input
   arrays, ``values = pattern.gather(W)``). Reading 95 KB of packed weights
   front to back, rather than picking them out of LeNet's 0.9 MB first-layer
-  matrix, made the forward product 1.5x faster with warm caches and 3.5x with
-  cold ones (batch 60, density 0.1; 114 against 198 us, 131 against 458 us).
+  matrix, makes the forward product faster, the more so with cold caches.
 * **SDDMM** (sampled dense-dense), the weight gradient ``dW = (A @ dZ.T) * M``
   at the surviving entries only: one dot product over the samples each::
 
@@ -25,17 +24,16 @@ arrays of a :class:`~lottery_np.engine.kernels.pattern.SparsityPattern`:
   With the by-input arrays, ``R = A`` and ``C = dZ``; with the by-output
   arrays, ``R = dZ`` and ``C = A``. Either way the result is *compact*: one
   value per surviving weight, in the order of the index arrays, and nothing of
-  the dense ``(fan_in, fan_out)`` matrix is written. For LeNet's first layer
-  (batch 60, density 0.1) this took 102 us against 188 us for writing the same
-  values into a dense matrix, zeros included.
+  the dense ``(fan_in, fan_out)`` matrix is written, which takes about half the
+  time of writing the same values into a dense matrix, zeros included.
 
 Activations are feature-major (one sample per column), so every innermost loop
 runs over contiguous samples and LLVM vectorises it. The row kernels handle
 several surviving entries per pass over the samples: the SpMM eight, so that
 it reads and writes its output row an eighth as often (and LLVM's vector loop
 then takes 16 samples a step, which suits a batch of 60 better than the 32 or
-64 it picks for fewer streams: 10 % faster forward products here); the SDDMM
-four, reading ``A[r, :]`` once for four dot products (eight was slower).
+64 it picks for fewer streams); the SDDMM four, reading ``A[r, :]`` once for
+four dot products (eight was slower).
 
 Every kernel has a serial and a ``parallel=True`` build (``prange`` over the
 rows, which are independent). They are separate Python functions on purpose:
@@ -53,7 +51,7 @@ dense path of a masked layer runs on every weight gradient.
 ``fastmath={"reassoc", "contract"}`` lets LLVM reorder the dot-product sums
 (needed to vectorise them) and fuse multiply-adds; it keeps IEEE inf/NaN
 semantics. All arithmetic stays in float32. LLVM uses that freedom in the SpMM
-too: the machine code of :func:`_spmm_row` (numba 0.68.1, Emerald Rapids) does
+too: the machine code of :func:`_spmm_row` (as compiled for an AVX-512 CPU) does
 not add the eight products as the bracketed tree of the source but as one chain
 of eight fused multiply-adds into the output row, eight samples per 256-bit
 vector. The order is fixed by the compiled code, so the numbers are the same
@@ -147,9 +145,8 @@ def sddmm_parallel(indptr, indices, R, C, out):  # pragma: no cover - jitted
 def take(values, indices):  # pragma: no cover - jitted
     """``values[indices]``, a new array; the caller guarantees ``0 <= indices < values.size``.
 
-    NumPy's fancy indexing does the same in about 1.8x the time: picking
-    LeNet's first-layer gradient at the 188,160 survivors of an 80 % mask took
-    194 us here and 353 us with ``values[indices]`` (one thread, best of 5).
+    NumPy's fancy indexing does the same in nearly twice the time (``benchmarks/README.md``,
+    "The measurements behind the engine").
     """
     out = np.empty(indices.size, dtype=values.dtype)
     for k in range(indices.size):
