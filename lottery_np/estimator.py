@@ -42,6 +42,19 @@ SETTING_PARAMETERS = ("target_sparsity", "pruning_rounds", "epochs", "batch_size
 checked by their rules there (``batch_size="auto"`` resolved first). Their defaults here suit small data, and
 the docstring states each."""
 
+SETTINGS_LEFT_OUT = {
+    "iterations": "the estimator counts its training in epochs",
+    "eval_every": "it evaluates once per epoch",
+    "seed": "random_state seeds everything, as scikit-learn's estimators do",
+    "pruning_rate": "it prunes to a target_sparsity",
+    "scope": "it prunes layerwise, as the paper does",
+    "output_rate_factor": "the paper's 0.5",
+    "momentum": "SGD's; the builder's default",
+    "adam_bias_correction": "the paper's form",
+}
+"""The settings of :mod:`lottery_np.schema` that are not parameters here, and why; a test holds every setting to
+one of the two lists, so a new setting is a parameter here or says why not."""
+
 
 def validation_split(codes: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Indices ``(train, val)`` holding out the last ``fraction`` of every class, in a seeded random order.

@@ -13,7 +13,7 @@ from lottery_np import schema
 from lottery_np.cli import build_parser
 from lottery_np.cli.find_ticket import add_parser, build_pruner, option_of
 from lottery_np.config import TrainingConfig
-from lottery_np.estimator import SETTING_PARAMETERS, LotteryTicketClassifier
+from lottery_np.estimator import SETTING_PARAMETERS, SETTINGS_LEFT_OUT, LotteryTicketClassifier
 from lottery_np.optim import OPTIMIZERS, Adam
 from lottery_np.pruning import LotteryTicketPruner, MagnitudePruner, PruningOptions
 from lottery_np.validation import SettingError
@@ -144,3 +144,8 @@ def test_the_estimator_checks_its_setting_parameters_by_the_declared_rule(name):
     X, y = np.random.default_rng(0).normal(size=(40, 4)), np.arange(40) % 2
     with pytest.raises(SettingError, match=f"^{name} must be"):
         LotteryTicketClassifier(**{name: bad}).fit(X, y)
+
+
+def test_every_setting_is_an_estimator_parameter_or_says_why_not():
+    assert sorted(SETTING_PARAMETERS + tuple(SETTINGS_LEFT_OUT)) == sorted(schema.SETTINGS)
+    assert all(SETTINGS_LEFT_OUT.values())

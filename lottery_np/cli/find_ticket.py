@@ -23,11 +23,9 @@ from .run_folder import CHECKPOINT, check_run_folder, record_settings, save_run
 
 INTERRUPTED = 130  # the shell's exit status for a run stopped by Ctrl-C (128 + SIGINT)
 
-PRUNING_OPTIONS = ("pruning_rounds", "scope", "output_rate_factor", "accuracy_tolerance")
-TRAINING_OPTIONS = ("eval_every", "batch_size", "optimizer", "learning_rate", "momentum", "adam_bias_correction",
-                    "seed")
-"""The settings (:mod:`lottery_np.schema`) with an option of their own, by group; the two amounts of pruning
-and the two training lengths are options too, each pair mutually exclusive."""
+EXCLUSIVE = (("target_sparsity", "pruning_rate"), ("iterations", "epochs"))
+"""Settings given one or the other: each pair is a mutually exclusive group of options. Every other setting of
+:mod:`lottery_np.schema` with a flag is an option of its own, in the group of its kind (pruning or training)."""
 
 # Settings that are not the pruner's, and the rewind point (checked against the training length), by option.
 OTHER_OPTIONS = {"rewind_strategy": "--rewind", "rewind_iteration": "--rewind", "threads": "--threads",
@@ -63,22 +61,19 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     data.add_argument("--hidden", nargs="+", type=_positive_int, default=[300, 100], metavar="SIZE",
                       help="hidden layer sizes; input and output sizes come from the data (default: 300 100)")
 
-    pruning = parser.add_argument_group("pruning")
-    amount = pruning.add_mutually_exclusive_group()
-    for name in ("target_sparsity", "pruning_rate"):
-        add_option(amount, name)
-    for name in PRUNING_OPTIONS:
-        add_option(pruning, name)
-    pruning.add_argument("--rewind", default="init", metavar="{init,iteration:K,lr}",
-                         help="where the survivors restart: their initialization, their value after K "
-                              "iterations of the dense run, or their trained value (default: %(default)s)")
-
-    training = parser.add_argument_group("training (every round)")
-    length = training.add_mutually_exclusive_group()
-    for name in ("iterations", "epochs"):
-        add_option(length, name)
-    for name in TRAINING_OPTIONS:
-        add_option(training, name)
+    groups = {}
+    for title, settings, pair in (("pruning", schema.PRUNING, EXCLUSIVE[0]),
+                                  ("training (every round)", schema.TRAINING, EXCLUSIVE[1])):
+        groups[title] = group = parser.add_argument_group(title)
+        one_of = group.add_mutually_exclusive_group()
+        for name in pair:
+            add_option(one_of, name)
+        for setting in settings:
+            if setting.flag and setting.name not in pair:
+                add_option(group, setting.name)
+    groups["pruning"].add_argument("--rewind", default="init", metavar="{init,iteration:K,lr}",
+                                   help="where the survivors restart: their initialization, their value after K "
+                                        "iterations of the dense run, or their trained value (default: %(default)s)")
 
     output = parser.add_argument_group("run folder")
     output.add_argument("--out", required=True, metavar="RUN_DIR", type=_folder,
