@@ -23,7 +23,6 @@ history (``RoundRecord`` objects or their ``to_dict()`` form) into points.
 """
 from __future__ import annotations
 
-import json
 import math
 import os
 from pathlib import Path
@@ -35,7 +34,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
-from .files import CorruptFileError, check_fields, is_instance
+from .files import CorruptFileError, check_fields, is_instance, parse_json
 from .pruning import RoundRecord, WinningTicket, history_from_dicts
 
 POINT_KEYS = ("density", "test_accuracy", "early_stop_iteration")
@@ -221,7 +220,7 @@ def _read_history(path: Path, ticket: WinningTicket) -> dict:
         raise CorruptFileError(path, "find-ticket history", problem, key)
 
     try:
-        meta = json.loads(path.read_text())
+        meta = parse_json(path.read_text())
     except ValueError as error:  # json.JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise CorruptFileError(path, "find-ticket history", f"not JSON ({error})") from error
     try:

@@ -86,6 +86,18 @@ def test_resume_refuses_jobs_of_other_settings(reference, capsys):
     assert err.count("\n") == 1 and "was made with other settings: rounds=2 (now 3)" in err, err
 
 
+def test_a_job_file_nested_too_deeply_costs_one_line(reference, tmp_path, capsys):
+    import shutil
+
+    spoiled = tmp_path / "spoiled"
+    shutil.copytree(reference, spoiled)
+    job = sorted((spoiled / "jobs").glob("*.json"))[0]
+    job.write_text("[" * 100_000 + "]" * 100_000)
+    assert main([*QUICK, "--out", str(spoiled), "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{job} is not a finished job's file (JSON nested too deeply" in err, err
+
+
 def test_resume_names_a_training_setting_that_differs(reference, capsys):
     assert main([*QUICK, "--iterations", "300", "--out", str(reference), "--resume"]) == 2
     err = capsys.readouterr().err

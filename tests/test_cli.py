@@ -92,7 +92,7 @@ def test_find_ticket_writes_the_run_folder_and_prints_the_summary(tmp_path, caps
     run_dir = tmp_path / "run"
     assert main([*QUICK[:-1], "--out", str(run_dir)]) == 0  # with progress bars
     out, err = capsys.readouterr()
-    assert "pruning rounds" in err and "Traceback" not in err
+    assert "pruning 1/" in err and "Traceback" not in err
     history = json.loads((run_dir / "history.json").read_text())
     assert set(history) == {"settings", "ticket_round", "density", "image_shape", "history"}
     assert history["settings"]["hidden"] == [32, 16] and history["settings"]["dataset"] == "digits"
@@ -233,6 +233,17 @@ def test_resume_with_other_settings_names_the_setting(quick_run, capsys):
     assert main([*QUICK, "--out", str(quick_run), "--resume", "--seed", "7", "--rounds", "3"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--seed 7 (the run has 0)" in err and "--rounds 3 (the run has 2)" in err, err
+
+
+def test_a_settings_file_nested_too_deeply_costs_one_line(quick_run, tmp_path, capsys):
+    import shutil
+
+    spoiled = tmp_path / "spoiled"
+    shutil.copytree(quick_run, spoiled)
+    (spoiled / "settings.json").write_text("[" * 100_000 + "]" * 100_000)
+    assert main([*QUICK, "--out", str(spoiled), "--resume"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "settings.json is not a settings file: JSON nested too deeply" in err, err
 
 
 def test_a_run_started_by_an_older_lottery_np_is_not_resumed(quick_run, tmp_path, capsys):

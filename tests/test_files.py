@@ -224,8 +224,13 @@ CHECKPOINT_PROBES = FILE_DAMAGE + [
     ("row under both names", meta(row("test_accuracy", 0.5)), "test_accuracy"),
 ]
 
+NESTED = "[" * 100_000 + "]" * 100_000  # JSON nested deeper than Python's parser recurses
+TICKET_PROBES.append(("meta nested too deeply", put("meta", lambda arrays: np.array(NESTED)), "meta"))
+CHECKPOINT_PROBES.append(("meta nested too deeply", put("meta", lambda arrays: np.array(NESTED)), "meta"))
+
 HISTORY_PROBES = [  # (name, change of history.json's text, culprit)
     ("random bytes", lambda text: np.random.default_rng(1).bytes(300), "history.json"),
+    ("nested too deeply", lambda text: NESTED.encode(), "nested too deeply"),
     ("empty file", lambda text: b"", "history.json"),
     ("plain text", lambda text: b"round 0: 100 %", "history.json"),
     ("truncated", lambda text: text[: len(text) // 2], "history.json"),

@@ -19,7 +19,7 @@ def test_a_log_gets_one_line_per_pruning_round_and_none_per_iteration(tiny_digit
     assert "\r" not in err
     lines = err.splitlines()
     assert [line.split(" density")[0] for line in lines] == [
-        f"pruning rounds {r + 1}/3 rounds round={r}" for r in range(3)]
+        f"pruning {r + 1}/3 rounds round={r}" for r in range(3)]
     assert all("test_acc=" in line for line in lines)
 
 

@@ -18,7 +18,7 @@ import json
 from pathlib import Path
 
 from .. import schema
-from ..files import write_text_atomic
+from ..files import parse_json, write_text_atomic
 from ..pruning import NUMERICS_VERSION, WinningTicket
 
 SETTINGS, CHECKPOINT, TICKET, HISTORY = "settings.json", "checkpoint.npz", "ticket.npz", "history.json"
@@ -89,7 +89,7 @@ def save_run(out: Path, ticket: WinningTicket, image_shape: tuple, settings: dic
 
 def _read_json(path: Path) -> dict:
     try:
-        settings = json.loads(path.read_text())
+        settings = parse_json(path.read_text())
     except ValueError as error:
         raise ValueError(f"{path} is not a settings file: {error}") from error
     if not isinstance(settings, dict):

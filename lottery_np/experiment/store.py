@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..files import load_npz, save_npz_atomic, write_text_atomic
+from ..files import load_npz, parse_json, save_npz_atomic, write_text_atomic
 from .jobs import result_key
 from .settings import BenchmarkSettings
 
@@ -92,7 +92,7 @@ def load_jobs(folder: Path, settings: BenchmarkSettings) -> list[dict]:
     results = []
     for path in sorted(Path(folder).glob("*.json")):
         try:
-            record = json.loads(path.read_text())
+            record = parse_json(path.read_text())
             saved, result = _flat(record["settings"]), record["result"]
             result_key(result)
         except (ValueError, KeyError, TypeError, AttributeError) as error:

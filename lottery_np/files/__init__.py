@@ -9,8 +9,8 @@ files can be read, and trusted, on its own.
 * :mod:`.storage` -- atomic writes (a temporary file, ``fsync``, ``os.replace``), and the
   ``.npz`` and JSON helpers every saved file goes through.
 """
-from .archive import CorruptFileError, NpzArchive, check_fields, is_instance
+from .archive import CorruptFileError, NpzArchive, check_fields, is_instance, parse_json
 from .storage import json_array, load_npz, read_json_array, save_npz_atomic, write_text_atomic
 
 __all__ = ["CorruptFileError", "NpzArchive", "check_fields", "is_instance", "json_array", "load_npz",
-           "read_json_array", "save_npz_atomic", "write_text_atomic"]
+           "parse_json", "read_json_array", "save_npz_atomic", "write_text_atomic"]

@@ -126,7 +126,7 @@ class NpzArchive:
         if array.shape != () or array.dtype.kind != "U":
             self.fail(key, f"must be a JSON string, got dtype {array.dtype} and shape {array.shape}")
         try:
-            value = json.loads(str(array))
+            value = parse_json(str(array))
         except ValueError as error:
             self.fail(key, f"is not JSON ({error})")
         try:
@@ -184,6 +184,24 @@ class NpzArchive:
         if declared != info.file_size - header_length:
             self.fail(key, f"declares shape {shape} of {dtype} ({declared} bytes) but holds "
                            f"{info.file_size - header_length} bytes")
+
+
+def parse_json(text: str):
+    """``json.loads(text)``, with a document nested too deeply for Python's parser refused like any malformed one.
+
+    Every reader of a file the library wrote catches ``ValueError`` (a JSON syntax error, bad
+    UTF-8) to name the file; nesting a few thousand levels deep raises ``RecursionError``
+    instead, which would escape them all.
+
+    >>> parse_json("[" * 100_000)
+    Traceback (most recent call last):
+    ...
+    ValueError: JSON nested too deeply to read
+    """
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply to read") from None
 
 
 def check_fields(value: Any, fields: Mapping[str, type | tuple[type, ...]], exact: bool = False) -> dict:

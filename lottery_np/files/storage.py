@@ -20,7 +20,7 @@ from typing import Iterable, Mapping
 
 import numpy as np
 
-from .archive import CorruptFileError, NpzArchive
+from .archive import CorruptFileError, NpzArchive, parse_json
 
 
 def _current_umask() -> int:
@@ -109,4 +109,5 @@ def json_array(value) -> np.ndarray:
 
 def read_json_array(array: np.ndarray):
     """Inverse of :func:`json_array`."""
-    return json.loads(str(array))
+    return parse_json(str(array))
+

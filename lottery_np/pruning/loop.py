@@ -170,7 +170,7 @@ def run_iterative_pruning(
         state = load_checkpoint(checkpoint, fingerprint)
     else:
         state = RunState(initial=work.get_parameters())
-    bar = progress_bar(options.pruning_rounds + 1, "pruning rounds", progress, unit="rounds",
+    bar = progress_bar(options.pruning_rounds + 1, "pruning", progress, unit="rounds",
                        initial=state.rounds_done)
     while state.rounds_done <= options.pruning_rounds:
         config = retrain if state.rounds_done else options.training
