@@ -14,6 +14,9 @@ from .optim import Optimizer, make_optimizer
 
 _DEFAULT = {setting.name: setting.default for setting in schema.TRAINING}
 
+MAX_ITERATIONS = 2**53
+"""The most updates a length in epochs may come to."""
+
 
 @dataclass(frozen=True)
 class TrainingConfig:
@@ -72,8 +75,17 @@ class TrainingConfig:
         return make_optimizer(self.optimizer, self.learning_rate, **self._optimizer_options())
 
     def total_iterations(self, n_train: int) -> int:
-        """Number of updates for a training set of ``n_train`` samples."""
+        """Number of updates for a training set of ``n_train`` samples.
+
+        Raises
+        ------
+        SettingError
+            Naming ``batch_size`` if it exceeds ``n_train``, or ``epochs`` if they come to more than
+            ``MAX_ITERATIONS`` updates (a length no run reaches, and beyond it float64 counts no longer exactly).
+        """
         validation.integer("batch_size", self.batch_size, maximum=n_train)  # at most the training samples
         if self.iterations is not None:
             return int(self.iterations)
-        return max(1, int(round(self.epochs * (n_train // self.batch_size))))
+        per_epoch = n_train // self.batch_size
+        validation.real("epochs", self.epochs, maximum=MAX_ITERATIONS / per_epoch)
+        return max(1, int(round(self.epochs * per_epoch)))

@@ -22,7 +22,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import validation
+from . import schema, validation
 from .config import TrainingConfig
 from .data import Dataset, as_dataset
 from .failure import DidNotLearnError
@@ -191,6 +191,8 @@ class LotteryTicketClassifier(ClassifierMixin, BaseEstimator):
         data = as_dataset((X[train_idx], codes[train_idx]), validation=(X[val_idx], codes[val_idx]))
         batch_size = self._batch_size(len(train_idx))
         settings = {name: getattr(self, name) for name in SETTING_PARAMETERS}
+        for name in (name for name, value in settings.items() if value is None):  # None documents nothing here
+            schema.SETTINGS[name].rule(name, None)
         settings.update(batch_size=batch_size, eval_every=max(1, len(train_idx) // batch_size), seed=seed)
         pruner = (LotteryTicketPruner.builder().rewind_strategy(RewindStrategy.parse(self.rewind))
                   .configure(**settings).build())

@@ -98,14 +98,21 @@ class MLP:
     """
 
     def __init__(self, layer_sizes: Sequence[int] = LENET_300_100, seed: int = 0, dtype=np.float32):
-        sizes = tuple(layer_sizes)
+        try:
+            sizes = tuple(layer_sizes)
+        except TypeError:  # MLP(64): not a sequence at all
+            sizes = ()
         if len(sizes) < 2:
-            raise validation.SettingError("layer_sizes", "at least two positive integers", layer_sizes)
+            raise validation.SettingError("layer_sizes", "a sequence of at least two positive integers", layer_sizes)
         sizes = tuple(validation.integer(f"layer_sizes[{i}]", s, minimum=1) for i, s in enumerate(sizes))
         seed = validation.integer("seed", seed, minimum=0)
-        dtype = np.dtype(dtype)
-        if dtype not in (np.float32, np.float64):
-            raise TypeError(f"dtype must be float32 or float64, got {dtype}")
+        try:
+            checked = np.dtype(dtype)
+        except TypeError:  # numpy: "data type 'bogus' not understood"
+            checked = None
+        if checked not in (np.float32, np.float64):
+            raise TypeError(f"dtype must be float32 or float64, got {dtype!r}")
+        dtype = checked
         rng = np.random.default_rng(seed)
         self.layer_sizes = sizes
         self.seed = seed

@@ -9,6 +9,7 @@ import math
 import numpy as np
 import pytest
 
+from lottery_np.estimator import LotteryTicketClassifier
 from lottery_np.model import MLP
 from lottery_np.optim import SGD, Adam
 from lottery_np.pruning import LotteryTicketPruner, MagnitudePruner, RewindStrategy
@@ -106,3 +107,32 @@ def test_a_target_that_empties_the_network_or_a_layer_is_refused_before_training
         pruner.find_ticket(model, data, checkpoint=tmp_path / "checkpoint.npz")
     assert caught.value.setting == "target_sparsity"
     assert not (tmp_path / "checkpoint.npz").exists()  # refused before anything trained or was written
+
+
+# --- issue 24, classes 8 and 11: a bad value anywhere is one error naming the setting, never a raw one --------
+def _fit(**params):
+    X, y = np.random.default_rng(0).normal(size=(40, 4)), np.arange(40) % 2
+    return LotteryTicketClassifier(epochs=1, **params).fit(X, y)
+
+
+RAW_ERROR_PROBES = [  # (name, call, error type, words of the message)
+    ("MLP of one size", lambda: MLP(64), SettingError, "layer_sizes must be a sequence of at least two"),
+    ("MLP of a bogus dtype", lambda: MLP(dtype="bogus"), TypeError, "dtype must be float32 or float64, got 'bogus'"),
+    ("epochs beyond any run", lambda: TrainingConfig(epochs=1e308).total_iterations(600), SettingError,
+     "epochs must be a finite number <="),
+    ("rewind None", lambda: RewindStrategy.parse(None), SettingError, "rewind must be 'init', 'iteration:K' or 'lr'"),
+    ("rewind an int", lambda: RewindStrategy.parse(3), SettingError, "got 3"),
+    ("estimator rewind None", lambda: _fit(rewind=None), SettingError, "rewind must be"),
+    ("estimator target_sparsity None", lambda: _fit(target_sparsity=None), SettingError,
+     "target_sparsity must be a finite number in [0, 1), got None"),
+    ("estimator learning_rate None", lambda: _fit(learning_rate=None), SettingError, "learning_rate must be"),
+    ("estimator epochs 1e308", lambda: LotteryTicketClassifier(epochs=1e308).fit(
+        np.zeros((40, 4)), np.arange(40) % 2), SettingError, "epochs must be a finite number <="),
+]
+
+
+@pytest.mark.parametrize("name, call, kind, words", RAW_ERROR_PROBES, ids=[p[0] for p in RAW_ERROR_PROBES])
+def test_a_bad_value_is_one_error_naming_the_setting(name, call, kind, words):
+    with pytest.raises(kind) as caught:
+        call()
+    assert words in str(caught.value)

@@ -61,7 +61,17 @@ class RewindStrategy:
 
     @staticmethod
     def parse(text: str) -> "RewindStrategy":
-        """Read ``"init"``, ``"iteration:K"`` or ``"lr"`` (the command line's spelling, and ``str()``'s)."""
+        """Read ``"init"``, ``"iteration:K"`` or ``"lr"`` (the command line's spelling, and ``str()``'s).
+
+        >>> RewindStrategy.parse("iteration:500")
+        RewindStrategy.Iteration(500)
+        >>> RewindStrategy.parse(None)
+        Traceback (most recent call last):
+        ...
+        lottery_np.validation.SettingError: rewind must be 'init', 'iteration:K' or 'lr', got None
+        """
+        if not isinstance(text, str):
+            raise validation.SettingError("rewind", "'init', 'iteration:K' or 'lr'", text)
         if text == "init":
             return RewindStrategy.Init
         if text == "lr":
