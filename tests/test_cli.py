@@ -193,13 +193,20 @@ def test_bad_command_lines_cost_one_line(arguments, capsys):
 
 def test_missing_data_that_cannot_be_downloaded_costs_one_line(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.delenv(ENV_VAR, raising=False)
-    arguments = ["find-ticket", "--dataset", "mnist", "--data-dir", str(tmp_path / "empty"), "--no-download",
-                 "--out", str(tmp_path / "run")]
+    monkeypatch.setenv(ENV_VAR, str(tmp_path / "empty"))
+    arguments = ["find-ticket", "--dataset", "mnist", "--no-download", "--out", str(tmp_path / "run")]
     assert main(arguments) == 1
     err = capsys.readouterr().err
     assert err.startswith("lottery-np: error: mnist was not found") and err.count("\n") == 1, err
     assert "--data-dir" in err and "--no-download" in err
+
+
+def test_a_data_dir_without_the_data_costs_one_line_naming_it(tmp_path, capsys):
+    arguments = ["find-ticket", "--dataset", "mnist", "--data-dir", str(tmp_path / "empty"),
+                 "--out", str(tmp_path / "r")]
+    assert main(arguments) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"--data-dir names {tmp_path / 'empty'}, which does not exist" in err, err
 
 
 def test_plot_of_a_folder_that_is_no_run_costs_one_line(tmp_path, capsys):

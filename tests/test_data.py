@@ -176,8 +176,29 @@ def test_resolution_order_explicit_then_env_then_cache(tmp_path, monkeypatch):
     assert set(load_mnist(download=False).y_test) == {2}
     monkeypatch.delenv(paths.ENV_VAR)
     assert set(load_mnist(download=False).y_test) == {3}
-    # An explicit folder without the files falls back to the next candidate.
-    assert set(load_mnist(tmp_path / "empty", download=False).y_test) == {3}
+
+
+
+@pytest.mark.parametrize("kind", ["missing", "a file", "empty", "incomplete"])
+def test_a_data_dir_is_the_only_folder_used_and_is_named_when_it_lacks_the_files(tmp_path, monkeypatch, kind):
+    """Issue 24, class 5: no fallback to $LOTTERY_NP_DATA, the cache or a download behind the user's back."""
+    write_fake_dataset(tmp_path / "env" / "mnist", marker=2)
+    monkeypatch.setenv(paths.ENV_VAR, str(tmp_path / "env"))
+    monkeypatch.setattr(download.urllib.request, "urlopen", pytest.fail)
+    named = tmp_path / "named"
+    if kind == "a file":
+        named.write_text("not a folder")
+    elif kind == "empty":
+        named.mkdir()
+    elif kind == "incomplete":
+        write_fake_dataset(named / "mnist", marker=1)
+        (named / "mnist" / f"{IDX_NAMES[0]}.gz").unlink()
+    with pytest.raises(DatasetNotFoundError) as info:
+        load_mnist(named)
+    reason = {"missing": "which does not exist", "a file": "which is a file, not a folder"}.get(
+        kind, "the only folder used, and it lacks them; nothing was downloaded")
+    assert f"data_dir names {named}" in str(info.value) and reason in str(info.value)
+    assert str(tmp_path / "env") not in str(info.value)  # never looked elsewhere
 
 
 def test_data_dir_may_be_the_dataset_folder_itself(tmp_path):
@@ -299,8 +320,9 @@ def test_unreachable_mirrors_fail_fast_with_helpful_message(tmp_path, dead_urls,
     monkeypatch.setitem(download.MIRRORS, "mnist", dead_urls)
     monkeypatch.setattr(download, "TIMEOUT_S", 1.0)
     start = time.perf_counter()
+    monkeypatch.setenv(paths.ENV_VAR, str(tmp_path / "nowhere"))
     with pytest.raises(DatasetNotFoundError) as info:
-        load_mnist(tmp_path / "nowhere")
+        load_mnist()
     assert time.perf_counter() - start < 10
     message = str(info.value)
     expected_parts = [str(tmp_path / "nowhere" / "mnist"), str(cache_folder(tmp_path)),

@@ -119,6 +119,7 @@ def _plot(run_dir: Path) -> int:
 def _dataset_not_found(error: DatasetNotFoundError) -> str:
     """The loader's advice, rephrased for the command line."""
     reason = str(error).splitlines()[-1].replace("(download=False)", "(--no-download)")
+    reason = reason.replace("data_dir names ", "--data-dir names ", 1)
     folders = ", ".join(str(folder) for folder in error.searched)
     return (f"{error.dataset} was not found in {folders}; pass --data-dir with the folder holding its four IDX "
             f"files (or its parent). {reason}")

@@ -55,8 +55,8 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     data = parser.add_argument_group("data and network")
     data.add_argument("--dataset", choices=list(LOADERS), default="mnist", help="default: %(default)s")
     data.add_argument("--data-dir", metavar="DIR",
-                      help="folder holding the IDX files, or its parent (digits need none); default: "
-                           "$LOTTERY_NP_DATA, then the user cache, downloading into it if needed")
+                      help="folder holding the IDX files, or its parent (digits need none), the only one used "
+                           "if given; default: $LOTTERY_NP_DATA, then the user cache, downloading into it if needed")
     data.add_argument("--no-download", dest="download", action="store_false", help="never download a dataset")
     data.add_argument("--hidden", nargs="+", type=_positive_int, default=[300, 100], metavar="SIZE",
                       help="hidden layer sizes; input and output sizes come from the data (default: 300 100)")

@@ -13,6 +13,7 @@ it is the instant offline demo. It is shuffled with a fixed seed and split into
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 
@@ -33,9 +34,10 @@ def load_mnist(data_dir: str | os.PathLike | None = None, download: bool = True)
     ----------
     data_dir : str or path-like, optional
         Folder holding the four IDX files, or a root with an ``mnist/``
-        subfolder. Searched before ``$LOTTERY_NP_DATA`` and the user cache.
+        subfolder: then the only folder used (not ``$LOTTERY_NP_DATA``, the user
+        cache or a download).
     download : bool, default True
-        Download the files into the user cache if no folder has them.
+        Without ``data_dir``: download the files into the user cache if no folder has them.
 
     Returns
     -------
@@ -108,9 +110,14 @@ def load_dataset(name: str, data_dir: str | os.PathLike | None = None,
 
 def _load_idx_dataset(name: str, data_dir: str | os.PathLike | None, download: bool) -> Dataset:
     """Find (or download) the four IDX files of ``name`` and split them."""
+    searched = candidate_folders(name, data_dir)
+    if data_dir is not None:
+        _check_data_dir(name, Path(data_dir).expanduser(), searched)
     files = locate(name, data_dir)
     if files is None:
-        searched = candidate_folders(name, data_dir)
+        if data_dir is not None:
+            raise DatasetNotFoundError(name, searched, f"data_dir names {data_dir}, the only folder used, and it "
+                                                       "lacks them; nothing was downloaded.")
         if not download:
             raise DatasetNotFoundError(name, searched, "Downloading is off (download=False).")
         try:
@@ -128,6 +135,14 @@ def _load_idx_dataset(name: str, data_dir: str | os.PathLike | None, download: b
     n_train = len(y_train) - PAPER_VALIDATION_SIZE
     return Dataset(X_train[:n_train], y_train[:n_train], X_train[n_train:], y_train[n_train:],
                    X_test, y_test, name=name, image_shape=image_shape)
+
+
+def _check_data_dir(name: str, root: Path, searched: list) -> None:
+    """Refuse a ``data_dir`` that is not an existing folder, naming it."""
+    if not root.exists():
+        raise DatasetNotFoundError(name, searched, f"data_dir names {root}, which does not exist.")
+    if not root.is_dir():
+        raise DatasetNotFoundError(name, searched, f"data_dir names {root}, which is a file, not a folder.")
 
 
 def _read_split(images_path: os.PathLike,

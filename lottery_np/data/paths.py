@@ -1,11 +1,12 @@
 """Where the IDX datasets live on disk, and the error raised when they are nowhere.
 
-Candidate roots are tried in this order, and the first folder that holds all
-four files wins:
+A ``data_dir`` the user names is the only root searched: if it lacks the files, the
+loader says so, naming it, rather than quietly reading another copy or downloading.
+Without one, candidate roots are tried in this order, and the first folder that holds
+all four files wins:
 
-1. the ``data_dir`` argument,
-2. the ``LOTTERY_NP_DATA`` environment variable,
-3. the user cache, ``$XDG_CACHE_HOME/lottery_np`` or ``~/.cache/lottery_np``
+1. the ``LOTTERY_NP_DATA`` environment variable,
+2. the user cache, ``$XDG_CACHE_HOME/lottery_np`` or ``~/.cache/lottery_np``
    (downloads land in ``<cache>/<dataset>/``),
 
 and, last, folders where system packages install a dataset (Debian's
@@ -75,20 +76,21 @@ def candidate_folders(dataset: str, data_dir: str | os.PathLike | None = None) -
     dataset : str
         ``"mnist"`` or ``"fashion-mnist"``; also the subfolder name.
     data_dir : str or path-like, optional
-        An explicit root, searched first.
+        An explicit root: then the only one.
 
     Returns
     -------
     list of Path
         Without duplicates.
     """
-    roots = [data_dir, os.environ.get(ENV_VAR) or None, cache_root()]
+    roots = [data_dir] if data_dir is not None else [os.environ.get(ENV_VAR) or None, cache_root()]
     folders = []
     for root in (Path(r).expanduser() for r in roots if r is not None):
         folders.append(root / dataset)
         if root.name == dataset or root.name not in IDX_DATASETS:
             folders.append(root)
-    folders.extend(SYSTEM_FOLDERS.get(dataset, ()))
+    if data_dir is None:
+        folders.extend(SYSTEM_FOLDERS.get(dataset, ()))
     return list(dict.fromkeys(folders))
 
 

@@ -52,7 +52,7 @@ def build_parser(parser: Optional[argparse.ArgumentParser] = None) -> argparse.A
                         "every finished job is saved in its jobs/ folder as it arrives")
     parser.add_argument("--resume", action="store_true",
                         help="load the finished jobs of --out (same settings only) and run just the missing ones")
-    parser.add_argument("--data-dir", help="folder of the MNIST files (default $LOTTERY_NP_DATA or the user cache)")
+    parser.add_argument("--data-dir", help="folder of the MNIST files, the only one used if given (default $LOTTERY_NP_DATA or the user cache)")
     parser.add_argument("--quick", action="store_true",
                         help=f"a smoke run of seconds: {QUICK['dataset']}, {QUICK['rounds']} rounds, "
                              f"{QUICK['training'].iterations} iterations, {len(QUICK['seeds'])} seeds")
