@@ -4,6 +4,7 @@ Every probe of ``BAD_SPLITS`` runs through the three ways data enters the librar
 ``Dataset(...)``, ``as_dataset(namespace)`` and ``as_dataset((X, y), validation=..., test=...)``.
 """
 
+import re
 from types import SimpleNamespace
 
 import numpy as np
@@ -362,3 +363,25 @@ def test_idx_labels_up_to_nine_accepted(tmp_path, name):
     write_mnist_like(tmp_path / name, GOOD_TRAIN, GOOD_TEST)
     data = LOADERS[name](tmp_path, download=False)
     assert data.n_classes == 10 and data.sizes == {"train": 3, "val": 5000, "test": 3}
+
+
+@pytest.mark.parametrize("value", [1e39, -1e39])
+def test_features_beyond_float32_are_refused_naming_array_row_and_column(value):
+    """Issue 24, class 7: a finite float64 beyond float32's range would train as infinity."""
+    X = np.zeros((3, 4))
+    X[1, 2] = value
+    with pytest.raises(ValueError, match=re.escape(f"X_train holds {value:g} at row 1, column 2, beyond float32's")):
+        as_dataset((X, np.array([0, 1, 0])))
+
+
+def test_float32_extremes_are_kept():
+    X = np.zeros((2, 2))
+    X[0, 0] = np.finfo(np.float32).max
+    assert as_dataset((X, np.array([0, 1]))).X_train.dtype == np.float64
+
+
+def test_a_uint64_label_beyond_int64_is_named_with_its_own_value():
+    y = np.array([0, 2**64 - 1, 1], dtype=np.uint64)
+    with pytest.raises(ValueError, match=re.escape("y_train must hold class labels below 2**63, got "
+                                                   "18446744073709551615 at position 1")):
+        as_dataset((np.zeros((3, 2)), y))

@@ -27,6 +27,9 @@ from numpy.typing import ArrayLike
 # (uint8 pixels, int grey levels, float16) becomes float32.
 KEPT_FEATURE_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+"""The largest feature a float32 network can hold; float64 data beyond it would become infinity."""
+
 
 def as_array(name: str, values: ArrayLike) -> np.ndarray:
     """``np.asarray(values)``, with the array's name in the error when that fails (ragged lists)."""
@@ -76,6 +79,10 @@ def features_of(name: str, X: ArrayLike) -> np.ndarray:
         row, column = np.argwhere(~np.isfinite(X))[0]
         raise ValueError(f"{name} holds {X[row, column]} at row {row}, column {column}; "
                          "remove or impute non-finite values before training")
+    if X.size and max(-X.min(), X.max()) > FLOAT32_MAX:  # float64 values that become inf in float32
+        row, column = np.argwhere(np.abs(X) > FLOAT32_MAX)[0]
+        raise ValueError(f"{name} holds {X[row, column]} at row {row}, column {column}, beyond float32's range "
+                         f"(+-{FLOAT32_MAX:.4g}), in which the network computes; rescale the features")
     return X
 
 
@@ -123,6 +130,9 @@ def labels_of(name: str, y: ArrayLike, n_samples: int, features_name: str) -> np
             raise ValueError(f"{name} must hold integer class labels, got {y.dtype} with "
                              f"non-integral values (first at position {lost[0]}: {y[lost[0]]})")
         y = whole
+    if y.dtype.kind == "u" and y.size and y.max() > np.iinfo(np.int64).max:  # would wrap to a negative int64
+        position = int(np.argmax(y > np.iinfo(np.int64).max))
+        raise ValueError(f"{name} must hold class labels below 2**63, got {y[position]} at position {position}")
     y = y.astype(np.int64, copy=False)
     if y.size and y.min() < 0:
         position = int(np.argmax(y < 0))
