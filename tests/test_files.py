@@ -15,6 +15,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import warnings
 import zipfile
 from typing import NamedTuple
 
@@ -73,6 +74,13 @@ def write_npz(path, arrays: dict) -> None:
             if isinstance(value, Raw):
                 method = zipfile.ZIP_DEFLATED if value.deflate else zipfile.ZIP_STORED
                 archive.writestr(f"{key}.npy", value.data, method)
+            elif isinstance(value, Twice):
+                buffer = io.BytesIO()
+                np.lib.format.write_array(buffer, value.array)
+                with warnings.catch_warnings():  # zipfile warns of the duplicate name, which is the point
+                    warnings.simplefilter("ignore", UserWarning)
+                    archive.writestr(f"{key}.npy", buffer.getvalue())
+                    archive.writestr(f"{key}.npy", buffer.getvalue())
             else:
                 buffer = io.BytesIO()
                 np.lib.format.write_array(buffer, np.asanyarray(value), allow_pickle=True)
@@ -222,6 +230,31 @@ CHECKPOINT_PROBES = FILE_DAMAGE + [
     ("row lacks a field", meta(row("wall_time", ..., index=0)), "wall_time"),
     ("row accuracy a string", meta(row("final_test_accuracy", "high")), "final_test_accuracy"),
     ("row under both names", meta(row("test_accuracy", 0.5)), "test_accuracy"),
+]
+
+class Twice(NamedTuple):
+    """The same array written as two members of one name (a zip allows it)."""
+
+    array: np.ndarray
+
+
+def twice(key):
+    return put(key, lambda arrays: Twice(arrays[key]))
+
+
+# Issue 24, class 4: a file that disagrees with itself
+TICKET_PROBES += [
+    ("float16 initial weights", put("initial_weights_0", lambda a: a["initial_weights_0"].astype(np.float16)),
+     "initial_weights_0"),
+    ("a member twice", twice("weights_0"), "weights_0"),
+    ("density against the mask", meta(lambda m: m["history"][m["pruning_round"]].update(density=0.9)), "mask_0"),
+]
+CHECKPOINT_PROBES += [
+    ("float16 initial weights", put("initial_weights_0", lambda a: a["initial_weights_0"].astype(np.float16)),
+     "initial_weights_0"),
+    ("initial weights of another network", spoil("initial_weights_0", (0, 0), 0.125), "initial_weights_0"),
+    ("a member twice", twice("round1_mask_0"), "round1_mask_0"),
+    ("density against the mask", meta(row("density", 0.9)), "round1_mask_0"),
 ]
 
 NESTED = "[" * 100_000 + "]" * 100_000  # JSON nested deeper than Python's parser recurses
@@ -551,3 +584,17 @@ def test_check_checkpoint_target_refuses_only_another_runs_file(good, tmp_path):
         check_checkpoint_target(tmp_path / "garbage.npz", fingerprint, resume=False, overwrite=False)
     with pytest.raises(ValueError, match="never overwrites"):
         check_checkpoint_target(tmp_path, fingerprint, resume=False, overwrite=False)  # a folder
+
+
+@pytest.mark.parametrize("setting, value, words", [
+    ("pruning_rounds", 1, "holds 3 rounds, more than the run's dense round and 1 pruned ones"),
+    ("rewind", "iteration:5", "has no snapshot, which a finished dense round of a iteration:5 run always saves"),
+])
+def test_a_checkpoint_at_odds_with_its_own_settings_is_refused(good, tmp_path, setting, value, words):
+    """Issue 24, class 4: the settings the file records and what it holds disagree (the settings match the run's)."""
+    path = tmp_path / "checkpoint.npz"
+    corrupted_copy(good[0] / "checkpoint.npz", path, meta(lambda m: m["fingerprint"].update({setting: value})))
+    with pytest.raises(CorruptFileError) as caught:
+        load_checkpoint(path, {**good[1], setting: value})
+    assert_names(caught.value, path, "meta")
+    assert words in str(caught.value)

@@ -95,10 +95,10 @@ class NpzArchive:
         return self._arrays[key]
 
     def floats(self, key: str, shape: tuple[int, ...]) -> np.ndarray:
-        """The float array ``key`` of shape ``shape``, every entry finite."""
+        """The float32 or float64 array ``key`` of shape ``shape``, every entry finite (what lottery_np writes)."""
         array = self._shaped(key, shape)
-        if array.dtype.kind != "f":
-            self.fail(key, f"must hold floats, got dtype {array.dtype}")
+        if array.dtype not in (np.float32, np.float64):
+            self.fail(key, f"must hold float32 or float64, got dtype {array.dtype}")
         if not np.isfinite(array).all():
             self.fail(key, f"holds {np.count_nonzero(~np.isfinite(array))} NaN or infinite values")
         return array
@@ -155,6 +155,8 @@ class NpzArchive:
                     key = info.filename.removesuffix(".npy")
                     if key == info.filename:
                         self.fail(key, "is not a .npy member")
+                    if key in arrays:
+                        self.fail(key, "is in the file twice (a zip may hold a name twice; lottery_np never writes one)")
                     self._check_header(archive, info, key, size)
                     with archive.open(info) as member:
                         arrays[key] = np.lib.format.read_array(member, allow_pickle=False)

@@ -13,10 +13,13 @@ must stop the run, not quietly resume into another ticket.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
+
+import numpy as np
 
 from ..model import Parameters
 from ..files import NpzArchive, json_array, save_npz_atomic
@@ -52,6 +55,14 @@ class RunState:
     def history(self) -> list[RoundRecord]:
         """Every finished round's record, round 0 first."""
         return [finished.record for finished in self.rounds]
+
+
+def digest(*arrays: np.ndarray) -> str:
+    """A short SHA-256 of the arrays' bytes, to recognise the same inputs when resuming."""
+    sha = hashlib.sha256()
+    for array in arrays:
+        sha.update(np.ascontiguousarray(array).tobytes())
+    return sha.hexdigest()[:16]
 
 
 # An older lottery_np named a checkpoint's arrays {prefix}_w{l}, {prefix}_b{l} and round{r}_mask{l}.
@@ -112,9 +123,18 @@ def load_checkpoint(path: str | os.PathLike, fingerprint: dict) -> RunState:
     history = read_history(archive, "meta", meta["history"])
     if list(sizes) != list(fingerprint["layer_sizes"]):
         archive.fail("layer_sizes", f"are {list(sizes)}, not the run's {list(fingerprint['layer_sizes'])}")
+    if len(history) > fingerprint["pruning_rounds"] + 1:
+        archive.fail("meta", f"holds {len(history)} rounds, more than the run's dense round and "
+                             f"{fingerprint['pruning_rounds']} pruned ones")
+    if history and fingerprint["rewind"].startswith("iteration:") and not meta["has_snapshot"]:
+        archive.fail("meta", f"has no snapshot, which a finished dense round of a {fingerprint['rewind']} run "
+                             "always saves")
     archive.require(_keys(len(sizes) - 1, len(history), meta["has_snapshot"]))
     shapes = layer_shapes(sizes)
     state = RunState(initial=read_parameters(archive, "initial_", shapes))
+    if digest(*state.initial.weights, *state.initial.biases) != fingerprint["initial_weights"]:
+        archive.fail(array_key("initial_", "weights", 0), "and the other initial arrays are not the initialization "
+                                                          "the run's settings record (their digest differs)")
     if meta["has_snapshot"]:
         state.rewind_snapshot = read_parameters(archive, "snapshot_", shapes)
     for r, record in enumerate(history):
@@ -134,6 +154,10 @@ def _read_round(archive: NpzArchive, r: int, shapes: list[tuple[int, int]], prev
                 record: RoundRecord) -> FinishedRound:
     """Round ``r`` as the checkpoint holds it, checked: masks only shrink, pruned weights are 0."""
     masks = read_masks(archive, _round_prefix(r), shapes)
+    density = sum(np.count_nonzero(mask) for mask in masks) / sum(mask.size for mask in masks)
+    if density != record.density:
+        archive.fail(array_key(_round_prefix(r), "mask", 0), f"and the other masks of round {r} keep {density!r} of "
+                                                             f"the weights, but its history row says {record.density!r}")
     for layer, mask in enumerate(masks):
         if previous_masks is not None and (mask > previous_masks[layer]).any():
             archive.fail(array_key(_round_prefix(r), "mask", layer),

@@ -10,7 +10,6 @@ differ only in those two: the baseline restarts from the trained weights
 """
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import asdict
 from typing import Optional
@@ -24,8 +23,8 @@ from ..failure import DidNotLearnError, learned
 from ..progress import progress_bar
 from ..curves import evaluate_once
 from ..training import TrainingConfig, check_fits, check_start_iteration, train
-from .checkpoint import (FinishedRound, RunState, check_checkpoint_target, checkpoint_exists, load_checkpoint,
-                         save_checkpoint)
+from .checkpoint import (FinishedRound, RunState, check_checkpoint_target, checkpoint_exists, digest,
+                         load_checkpoint, save_checkpoint)
 from .masks import prune_global, prune_layerwise
 from .options import PruningOptions
 from .record import RoundRecord
@@ -54,20 +53,12 @@ def as_training_data(model: MLP, train_data, options: PruningOptions, test_data=
     return as_dataset(train_data, validation=options.validation_data, test=test_data)
 
 
-def _digest(*arrays: np.ndarray) -> str:
-    """A short SHA-256 of the arrays' bytes, to recognise the same inputs when resuming."""
-    digest = hashlib.sha256()
-    for array in arrays:
-        digest.update(np.ascontiguousarray(array).tobytes())
-    return digest.hexdigest()[:16]
-
-
 def _data_digest(data: Dataset) -> str:
     """Digest of the labels and a strided sample of the features of every split."""
     splits = [(data.X_train, data.y_train), (data.X_val, data.y_val)]
     if data.X_test is not None:
         splits.append((data.X_test, data.y_test))
-    return _digest(*(part for X, y in splits for part in (np.asarray(y), np.asarray(X)[::97])))
+    return digest(*(part for X, y in splits for part in (np.asarray(y), np.asarray(X)[::97])))
 
 
 class PruningSchedule:
@@ -111,7 +102,7 @@ def run_fingerprint(model: MLP, data: Dataset, options: PruningOptions, rewind: 
     """Everything that determines a run's numbers, as plain values, to recognise its checkpoint when resuming."""
     return {**options.fingerprint(), "rewind": str(rewind), "retrain": asdict(retrain), "train_dense": train_dense,
             "layer_sizes": list(model.layer_sizes), "data": _data_digest(data),
-            "initial_weights": _digest(*model.weights, *model.biases), "numerics": NUMERICS_VERSION}
+            "initial_weights": digest(*model.weights, *model.biases), "numerics": NUMERICS_VERSION}
 
 
 def run_iterative_pruning(

@@ -104,6 +104,10 @@ class WinningTicket:
                                  f"got {meta['pruning_round']}")
         shapes = layer_shapes(sizes)
         masks = read_masks(archive, "", shapes)
+        density = sum(int(mask.sum()) for mask in masks) / sum(mask.size for mask in masks)
+        if density != history[meta["pruning_round"]].density:
+            archive.fail("mask_0", f"and the other masks keep {density!r} of the weights, but the history row of "
+                                   f"round {meta['pruning_round']} says {history[meta['pruning_round']].density!r}")
         start = read_parameters(archive, "", shapes)
         return cls(layer_sizes=sizes, masks=masks, weights=[apply_mask(w, m) for w, m in zip(start.weights, masks)],
                    biases=start.biases, initial=read_parameters(archive, "initial_", shapes),
