@@ -86,7 +86,7 @@ def test_gzip_detected_by_magic_bytes_not_name(tmp_path):
 
 CORRUPTIONS = {
     "truncated": (lambda b: b[:-1], "truncated"),
-    "extra trailing bytes": (lambda b: b + b"\x00\x00", "2 extra trailing bytes"),
+    "extra trailing bytes": (lambda b: b + b"\x00\x00", "extra trailing bytes after the 12 payload bytes"),
     "bad magic": (lambda b: b"\x01" + b[1:], "magic number"),
     "unknown dtype code": (lambda b: b[:2] + b"\x07" + b[3:], "dtype code 0x07"),
     "zero dimensions": (lambda b: b[:3] + b"\x00", "ndim 0"),
@@ -385,3 +385,12 @@ def test_subset_keeps_first_rows(digits):
 def test_dataset_arrays_are_read_only(digits):
     with pytest.raises(ValueError, match="read-only"):
         digits.X_train[0, 0] = 1.0
+
+
+def test_a_gzip_stream_longer_than_its_header_is_refused_without_inflating_it(tmp_path):
+    """Issue 24, class 10: a small file that inflates far beyond what its header declares (a gzip bomb)."""
+    header = bytes([0, 0, 8, 2, 0, 0, 0, 3, 0, 0, 0, 4])  # uint8, shape (3, 4): 12 payload bytes
+    path = tmp_path / "bomb-idx2-ubyte.gz"
+    path.write_bytes(gzip.compress(header + bytes(12) + bytes(50 * 2**20)))  # then 50 MB of zeros, 50 KB zipped
+    with pytest.raises(ValueError, match=r"extra trailing bytes after the 12 payload bytes .* \(inflated no further"):
+        read_idx(path)

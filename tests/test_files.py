@@ -598,3 +598,17 @@ def test_a_checkpoint_at_odds_with_its_own_settings_is_refused(good, tmp_path, s
         load_checkpoint(path, {**good[1], setting: value})
     assert_names(caught.value, path, "meta")
     assert words in str(caught.value)
+
+
+def test_members_the_reader_does_not_ask_for_are_never_inflated(good, tmp_path, monkeypatch):
+    """Issue 24, class 10: extra members are refused by their names, before any of them is read."""
+    path = tmp_path / "ticket.npz"
+    corrupted_copy(good[0] / "ticket.npz", path, lambda arrays: arrays.update(
+        {f"junk_{k}": np.zeros(1000) for k in range(50)}))
+    inflated = []
+    read = np.lib.format.read_array
+    monkeypatch.setattr(np.lib.format, "read_array",
+                        lambda member, **kw: inflated.append(member.name) or read(member, **kw))
+    with pytest.raises(CorruptFileError, match="unexpected junk_0"):
+        WinningTicket.load(path)
+    assert inflated == ["layer_sizes.npy"]

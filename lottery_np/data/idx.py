@@ -11,14 +11,16 @@ then the array itself, big-endian, in C order::
     payload     d_1 * ... * d_ndim * itemsize bytes, nothing before or after
 
 Files are often gzip-compressed; :func:`read_idx` recognises gzip by its magic
-bytes ``1f 8b`` rather than by the file name, so a renamed file still loads.
-Every length is checked, so a truncated or padded file is an error, never a
-silently reshaped array.
+bytes ``1f 8b`` rather than by the file name, so a renamed file still loads, and
+inflates no more than the header says the file holds (a small file that would
+inflate to gigabytes is refused after one byte too many). Every length is checked,
+so a truncated or padded file is an error, never a silently reshaped array.
 """
 
 from __future__ import annotations
 
 import gzip
+import io
 import math
 import os
 import zlib
@@ -62,11 +64,30 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     path = Path(path)
     data = path.read_bytes()
     if data[:2] == GZIP_MAGIC:
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as err:
-            raise ValueError(f"{path}: corrupt gzip stream ({err})") from err
+        data = _inflate(data, str(path))
     return parse_idx(data, source=str(path))
+
+
+def _inflate(compressed: bytes, source: str) -> bytes:
+    """The IDX bytes of a gzip stream, inflated only as far as the header's shape needs, plus one byte.
+
+    One byte beyond the payload is enough to refuse trailing data, so a stream that would
+    inflate far beyond what its header declares costs no more memory than an honest file
+    of that header.
+    """
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(compressed)) as stream:
+            head = stream.read(4)
+            ndim = head[3] if len(head) == 4 else 0
+            head += stream.read(4 * ndim)
+            shape, dtype, expected = _header(head, source)
+            payload = stream.read(expected + 1)
+    except (OSError, EOFError, zlib.error) as err:
+        raise ValueError(f"{source}: corrupt gzip stream ({err})") from err
+    if len(payload) > expected:
+        raise ValueError(f"{source}: extra trailing bytes after the {expected} payload bytes that shape {shape} "
+                         f"of {dtype.name} needs (inflated no further)")
+    return head + payload
 
 
 def parse_idx(data: bytes, source: str = "<bytes>") -> np.ndarray:
@@ -84,6 +105,25 @@ def parse_idx(data: bytes, source: str = "<bytes>") -> np.ndarray:
     ndarray
         See :func:`read_idx`.
     """
+    shape, dtype, expected = _header(data, source)
+    header_size = 4 + 4 * len(shape)
+    found = len(data) - header_size
+    if found < expected:
+        raise ValueError(
+            f"{source}: truncated, shape {shape} of {dtype.name} needs {expected} payload bytes, "
+            f"found {found}"
+        )
+    if found > expected:
+        raise ValueError(
+            f"{source}: {found - expected} extra trailing bytes after the {expected} payload bytes "
+            f"that shape {shape} of {dtype.name} needs"
+        )
+    array = np.frombuffer(data, dtype=dtype, offset=header_size).reshape(shape)
+    return array.astype(dtype.newbyteorder("="))
+
+
+def _header(data: bytes, source: str) -> tuple[tuple[int, ...], np.dtype, int]:
+    """``(shape, dtype, payload bytes)`` of the IDX header at the start of ``data``, every field checked."""
     if len(data) < 4:
         raise ValueError(f"{source}: {len(data)} bytes, too short for the 4-byte IDX magic number")
     if data[0] != 0 or data[1] != 0:
@@ -106,20 +146,7 @@ def parse_idx(data: bytes, source: str = "<bytes>") -> np.ndarray:
     dtype = IDX_DTYPES[code]
     # Python ints are exact: np.prod in int64 wraps, and dimensions such as
     # 2**31 x 2**31 x 2**31 would "need" 0 bytes and pass for an empty file.
-    expected = math.prod(shape) * dtype.itemsize
-    found = len(data) - header_size
-    if found < expected:
-        raise ValueError(
-            f"{source}: truncated, shape {shape} of {dtype.name} needs {expected} payload bytes, "
-            f"found {found}"
-        )
-    if found > expected:
-        raise ValueError(
-            f"{source}: {found - expected} extra trailing bytes after the {expected} payload bytes "
-            f"that shape {shape} of {dtype.name} needs"
-        )
-    array = np.frombuffer(data, dtype=dtype, offset=header_size).reshape(shape)
-    return array.astype(dtype.newbyteorder("="))
+    return shape, dtype, math.prod(shape) * dtype.itemsize
 
 
 def write_idx(path: str | os.PathLike, array: np.ndarray) -> None:

@@ -11,6 +11,7 @@ file and the key.
 """
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -67,13 +68,14 @@ class NpzArchive:
 
     def __init__(self, path: str | os.PathLike, what: str = "lottery_np file"):
         self.path, self.what = Path(path), what
-        with open(self.path, "rb") as stream:
-            self._arrays = self._read_members(stream)
+        self._zipped = self.path.read_bytes()  # the file as stored: members are inflated one by one, when asked for
+        self._members = self._scan_members()
+        self._arrays: dict[str, np.ndarray] = {}
 
     @property
     def keys(self) -> set[str]:
-        """The names of the arrays in the file."""
-        return set(self._arrays)
+        """The names of the arrays in the file (read from its directory and headers: no member is inflated)."""
+        return set(self._members)
 
     def fail(self, key: str, problem: str) -> NoReturn:
         """Raise the :class:`CorruptFileError` of ``key``."""
@@ -89,9 +91,16 @@ class NpzArchive:
             raise CorruptFileError(self.path, self.what, f"unexpected {', '.join(extra)}", extra[0])
 
     def array(self, key: str) -> np.ndarray:
-        """The array ``key``, unchecked."""
-        if key not in self._arrays:
+        """The array ``key``, unchecked (inflated on first use)."""
+        if key not in self._members:
             raise CorruptFileError(self.path, self.what, f"missing {key}", key)
+        if key not in self._arrays:
+            try:
+                with zipfile.ZipFile(io.BytesIO(self._zipped)) as archive, archive.open(self._members[key]) as member:
+                    self._arrays[key] = np.lib.format.read_array(member, allow_pickle=False)
+            except _DAMAGE as error:
+                raise CorruptFileError(self.path, self.what, f"{key} is damaged ({type(error).__name__}: {error})",
+                                       key) from error
         return self._arrays[key]
 
     def floats(self, key: str, shape: tuple[int, ...]) -> np.ndarray:
@@ -140,32 +149,31 @@ class NpzArchive:
             self.fail(key, f"has shape {array.shape}, expected {tuple(shape)}")
         return array
 
-    def _read_members(self, stream) -> dict[str, np.ndarray]:
-        size = os.fstat(stream.fileno()).st_size
+    def _scan_members(self) -> dict[str, zipfile.ZipInfo]:
+        """Every member's name and ``.npy`` header, checked before any member is inflated whole."""
+        size, stream = len(self._zipped), io.BytesIO(self._zipped)
         if not zipfile.is_zipfile(stream):
-            stream.seek(0)
-            head = stream.read(4)
-            reason = ("it is empty" if size == 0 else "a truncated or damaged zip archive" if head == b"PK\x03\x04"
-                      else "not a zip archive")
+            reason = ("it is empty" if size == 0 else "a truncated or damaged zip archive"
+                      if self._zipped[:4] == b"PK\x03\x04" else "not a zip archive")
             raise CorruptFileError(self.path, self.what, f"not a lottery_np file ({reason})")
-        arrays, key = {}, "the zip directory"
+        members, key = {}, "the zip directory"
         try:
             with zipfile.ZipFile(stream) as archive:
                 for info in archive.infolist():
                     key = info.filename.removesuffix(".npy")
                     if key == info.filename:
                         self.fail(key, "is not a .npy member")
-                    if key in arrays:
-                        self.fail(key, "is in the file twice (a zip may hold a name twice; lottery_np never writes one)")
+                    if key in members:
+                        self.fail(key, "is in the file twice (a zip may hold a name twice; lottery_np never "
+                                       "writes one)")
                     self._check_header(archive, info, key, size)
-                    with archive.open(info) as member:
-                        arrays[key] = np.lib.format.read_array(member, allow_pickle=False)
+                    members[key] = info
         except CorruptFileError:
             raise
         except _DAMAGE as error:
             raise CorruptFileError(self.path, self.what, f"{key} is damaged ({type(error).__name__}: {error})",
                                    key) from error
-        return arrays
+        return members
 
     def _check_header(self, archive: zipfile.ZipFile, info: zipfile.ZipInfo, key: str, size: int) -> None:
         """Refuse a member whose header declares other data than it holds, before numpy allocates it."""
