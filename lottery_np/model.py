@@ -17,12 +17,14 @@ business of :mod:`lottery_np.engine`, not of the network.
 from __future__ import annotations
 
 import copy
+import functools
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
 import numpy as np
 
 from . import validation
+from .data import rules
 from .engine import kernels
 
 LENET_300_100 = (784, 300, 100, 10)
@@ -215,19 +217,35 @@ class MLP:
 
     # ----------------------------------------------------------------- inputs
     def check_inputs(self, X, y: Optional[np.ndarray] = None) -> tuple:
-        """``(X, y)`` as arrays; ``ValueError`` unless ``X`` is ``(n_samples, n_inputs)`` and ``y``,
-        if given (else it stays None), is ``(n_samples,)`` with labels in ``[0, n_classes)``.
+        """``(X, y)`` checked by the rules every dataset obeys (:mod:`lottery_np.data.rules`), for this network.
 
-        ``X`` may also be a set the engine laid out once (:func:`lottery_np.engine.kernels.as_inputs`).
+        ``X`` must hold finite real numbers (within float32's range), shape ``(n_samples, n_inputs)``;
+        ``y``, if given (else it stays None), integer class labels in ``[0, n_classes)``, one per row.
+        ``X`` may also be a set the engine laid out once from checked data
+        (:func:`lottery_np.engine.kernels.as_inputs`), which passes as it is.
+
+        Raises
+        ------
+        ValueError
+            Naming ``X`` or ``y``, the rule, and where the first bad value is.
+        """
+        return self.check_batch(kernels.as_inputs(X, functools.partial(rules.features_of, "X")), y)
+
+    def check_batch(self, X, y: Optional[np.ndarray] = None) -> tuple:
+        """``(X, y)`` for a batch drawn from a checked dataset (what training passes): the features' values unread.
+
+        Raises
+        ------
+        ValueError
+            Unless ``X`` is ``(n_samples, n_inputs)`` and ``y``, if given, integer class labels
+            in ``[0, n_classes)``, one per row.
         """
         X = kernels.as_inputs(X)
         if len(X.shape) != 2 or X.shape[1] != self.layer_sizes[0]:
             raise ValueError(f"X must have shape (n_samples, {self.layer_sizes[0]}), got {X.shape}")
         if y is None:
             return X, None
-        y, n_samples, n_classes = np.asarray(y), len(X), self.layer_sizes[-1]
-        if y.shape != (n_samples,):
-            raise ValueError(f"y must have shape ({n_samples},), got {y.shape}")
+        y, n_samples, n_classes = rules.labels_of("y", y, len(X), "X"), len(X), self.layer_sizes[-1]
         if n_samples and (y.min() < 0 or y.max() >= n_classes):
             raise ValueError(f"y must hold class labels in [0, {n_classes}), got {y.min()}..{y.max()}")
         return X, y
@@ -298,7 +316,7 @@ class MLP:
         inputs, errors : lists of ndarray, shapes (fan_in, n_samples) and (fan_out, n_samples)
             Each layer's input ``A_{l-1}`` and error ``dZ_l``, feature-major.
         """
-        X, y = self.check_inputs(X, y)
+        X, y = self.check_batch(X, y)  # the features' values: a NaN makes a NaN loss, which training refuses
         n = len(y)
         activations = self.forward(np.ascontiguousarray(X.T, dtype=self.dtype))
         log_probs = log_softmax(activations[-1])

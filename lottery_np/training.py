@@ -75,12 +75,15 @@ def check_start_iteration(start_iteration: int, total: int, name: str = "start_i
 
 
 def check_fits(model: MLP, data: Dataset) -> None:
-    """Raise ``ValueError`` naming the split unless every split of ``data`` fits ``model`` (:meth:`MLP.check_inputs`)."""
+    """Raise ``ValueError`` naming the split unless every split of ``data`` fits ``model``.
+
+    The dataset's own rules hold already, so only the shapes and label range are checked (:meth:`MLP.check_batch`).
+    """
     for split, name in (("train", "training set"), ("val", "validation set"), ("test", "test set")):
         X = getattr(data, f"X_{split}")
         if X is not None:
             try:
-                model.check_inputs(X, getattr(data, f"y_{split}"))
+                model.check_batch(X, getattr(data, f"y_{split}"))
             except ValueError as error:
                 raise ValueError(f"{name}: {error}") from None
 

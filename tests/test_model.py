@@ -150,3 +150,38 @@ def test_parameters_roundtrip_and_copy_are_independent():
 def test_bad_input_is_rejected_with_a_clear_message(call, message):
     with pytest.raises((ValueError, TypeError), match=message):
         call()
+
+
+def _nan_at(row, column):
+    X = np.zeros((4, 3))
+    X[row, column] = np.nan
+    return X
+
+
+INFERENCE_PROBES = [  # (name, X, y, words of the message): issue 24, class 6
+    ("NaN feature", _nan_at(2, 1), None, "X holds nan at row 2, column 1"),
+    ("infinite feature", np.full((4, 3), np.inf), None, "X holds inf at row 0, column 0"),
+    ("string features", np.array([["a", "b", "c"]] * 4), None, "X must hold real numbers, got dtype <U1"),
+    ("complex features", np.ones((4, 3), complex), None, "X must hold real numbers, got dtype complex128"),
+    ("object features", np.array([[object()] * 3] * 4), None, "X must hold real numbers, got dtype object"),
+    ("beyond float32", np.full((4, 3), 1e39), None, "beyond float32's range"),
+    ("fractional labels", np.zeros((4, 3)), np.array([0.5, 1, 0, 1]), "y must hold integer class labels"),
+    ("bool labels", np.zeros((4, 3)), np.array([True, False, True, False]), "y must hold integer class labels"),
+    ("string labels", np.zeros((4, 3)), np.array(["a", "b", "a", "b"]), "y must hold integer class labels"),
+    ("label past the classes", np.zeros((4, 3)), np.array([0, 1, 2, 0]), "y must hold class labels in [0, 2)"),
+]
+
+
+@pytest.mark.parametrize("name, X, y, words", INFERENCE_PROBES, ids=[p[0] for p in INFERENCE_PROBES])
+def test_inference_applies_the_data_rules_at_every_entry_point(name, X, y, words):
+    from lottery_np.export import compact
+
+    model = MLP((3, 5, 2), seed=0)
+    calls = [lambda: model.evaluate(X, y if y is not None else np.zeros(4, int)),
+             lambda: model.accuracy(X, y if y is not None else np.zeros(4, int))]
+    if y is None:
+        calls += [lambda: model.predict(X), lambda: model.predict_proba(X), lambda: compact(model).predict(X)]
+    for call in calls:
+        with pytest.raises(ValueError) as caught:
+            call()
+        assert words in str(caught.value), str(caught.value)

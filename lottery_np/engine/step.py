@@ -139,7 +139,7 @@ class PackedSparseStep(TrainingStep):
 
     def _update(self, X: np.ndarray, y: np.ndarray) -> float:
         model = self.model
-        X, y = model.check_inputs(X, y)  # the kernel trusts the labels as indices
+        X, y = model.check_batch(X, y)  # the kernel trusts the labels as indices
         loss, grad_weights, grad_biases = self._backprop(X, y, self._values, model.biases)
         if math.isfinite(loss):
             self.optimizer.step(self._values + model.biases, list(grad_weights + grad_biases))

@@ -28,6 +28,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from ..data import rules
 from ..files import save_npz_atomic
 from ..model import MLP, log_softmax
 from ..pruning import WinningTicket
@@ -66,8 +67,8 @@ class CompactNetwork:
 
         ``A_0 = X[:, input_features]``, ``A_l = relu(A_{l-1} W_l + b_l)``, logits ``A_{L-1} W_L + b_L``.
         """
-        X = np.asarray(X)
-        if X.ndim != 2 or X.shape[1] != self.layer_sizes[0]:
+        X = rules.features_of("X", X)
+        if X.shape[1] != self.layer_sizes[0]:
             raise ValueError(f"X must have shape (n_samples, {self.layer_sizes[0]}), got {X.shape}")
         A = X[:, self.input_features].astype(np.float32)
         for layer, (w, b) in enumerate(zip(self.weights, self.biases)):

@@ -204,9 +204,13 @@ def _network_logits_parallel(blocks, sizes, indptr, indices, values, biases, sta
 EVAL_CHUNK = 1_000
 
 
-def as_inputs(X):
-    """``X`` as the network's evaluation takes it: a :class:`SampleBlocks` as it is, anything else as an ndarray."""
-    return X if isinstance(X, SampleBlocks) else np.asarray(X)
+def as_inputs(X, check: Callable = np.asarray):
+    """``X`` as the network's evaluation takes it: a :class:`SampleBlocks` as it is, anything else through ``check``.
+
+    A :class:`SampleBlocks` is made from data checked already (the training loop's evaluation sets);
+    ``check`` turns anything else into an array, applying whatever rules the caller's data obeys.
+    """
+    return X if isinstance(X, SampleBlocks) else check(X)
 
 
 def network_logits(X, patterns: Sequence[SparsityPattern], weights: Sequence[np.ndarray],
