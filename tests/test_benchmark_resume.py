@@ -108,3 +108,69 @@ def test_finished_jobs_are_kept_unless_resuming(reference, capsys):
     assert main([*QUICK, "--out", str(reference)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "pass --resume or choose another --out" in err, err
+
+
+def _edit_job(name, edit):
+    """Change the JSON record of job file ``name`` with ``edit(record)``."""
+    def change(jobs):
+        path = jobs / name
+        record = json.loads(path.read_text())
+        edit(record)
+        path.write_text(json.dumps(record))
+        return path
+    return change
+
+
+def _edit_masks(edit):
+    """Change the first lottery ticket's masks file with ``edit(arrays)``."""
+    def change(jobs):
+        import numpy as np
+
+        path = jobs / "lottery_ticket-seed0.npz"
+        with np.load(path) as masks:
+            arrays = dict(masks)
+        edit(arrays)
+        np.savez(path, **arrays)
+        return path
+    return change
+
+
+def _set_record(field, value):
+    return lambda record: record["result"]["records"][0].__setitem__(field, value)
+
+
+JOB_PROBES = [  # (name, change of the jobs folder -> the file to blame, words): issue 24, class 2
+    ("accuracy 7.0", _edit_job("dense-seed0.json", _set_record("final_test_accuracy", 7.0)),
+     "final_test_accuracy must be null or a number in [0, 1], got 7.0"),
+    ("a seed the settings lack", lambda jobs: shutil.copy(jobs / "dense-seed0.json", jobs / "dense-seed7.json")
+     and _edit_job("dense-seed7.json", lambda r: r["result"].__setitem__("seed", 7))(jobs),
+     "seed 7, not one of the settings' seeds"),
+    ("a job under another job's name", _edit_job("dense-seed0.json", lambda r: r["result"].__setitem__("seed", 1)),
+     "holds the result of another job"),
+    ("a control round past the grid", _edit_job("random_mask-seed0-round1.json",
+                                                lambda r: r["result"].__setitem__("pruning_round", 9)),
+     "pruning_round must be a round"),
+    ("a record of another round", _edit_job("random_mask-seed0-round1.json", _set_record("pruning_round", 2)),
+     "pruning_round must be 1"),
+    ("masks null", _edit_job("lottery_ticket-seed0.json", lambda r: r.__setitem__("masks", None)),
+     "must name its masks file, got masks=None"),
+    ("a mask of all ones in round 2", _edit_masks(lambda a: a.__setitem__("round_2_layer_0",
+                                                                         a["round_0_layer_0"])),
+     "round_2_layer_0 keeps weights that round 1 pruned"),
+    ("a mask key no round has", _edit_masks(lambda a: a.__setitem__("round_9_layer_0", a["round_0_layer_0"])),
+     "holds round_9_layer_0, which no round and layer of the grid has"),
+    ("a round missing", _edit_masks(lambda a: a.pop("round_1_layer_1")), "round_1_layer_1"),
+    ("a job value of the wrong kind", _edit_job("dense-seed0.json", lambda r: r.__setitem__("result", "text")),
+     "is not a finished job's file"),
+]
+
+
+@pytest.mark.parametrize("name, change, words", JOB_PROBES, ids=[p[0] for p in JOB_PROBES])
+def test_resume_refuses_a_job_file_the_grid_never_wrote_naming_it(reference, tmp_path, capsys, name, change, words):
+    out = tmp_path / "out"
+    shutil.copytree(reference, out)
+    blamed = change(out / "jobs")
+    capsys.readouterr()
+    assert main([*QUICK, "--out", str(out), "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and words in err and str(blamed) in err, err

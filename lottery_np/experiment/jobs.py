@@ -153,3 +153,6 @@ def _ticket_from_masks(settings: BenchmarkSettings, seed: int, masks: list, prun
 
 _METHODS = {"dense": _dense, "lottery_ticket": _lottery_ticket, "late_rewind": _late_rewind,
             "magnitude": _magnitude, "random_reinit": _control, "random_mask": _control, "one_shot": _one_shot}
+
+METHOD_NAMES = tuple(_METHODS)
+"""Every method a job can run, the benchmark's and the paper grid's."""

@@ -12,8 +12,12 @@ A JSON file holds ``{"settings", "result", "masks"}``: the settings the job ran 
 (:meth:`~.settings.BenchmarkSettings.to_dict`), its result dict without the masks, and
 the name of the masks' ``.npz`` (None if the job has none), whose arrays are
 ``round_<r>_layer_<l>`` (uint8). Both files are written atomically and the ``.npz``
-first, so a job is finished exactly when its JSON file exists. Resuming loads every finished job after checking that it ran under the
-same settings: a job of other settings would silently mix two experiments.
+first, so a job is finished exactly when its JSON file exists. Resuming loads every finished job after
+checking that it ran under the same settings (a job of other settings would silently mix two
+experiments) and that it is a job of this grid, with the results such a job returns: its seed one
+of the settings', its file named after it, every record by the rules of a round's record, and its
+masks every round of the grid at the density the schedule gives, only losing entries. A file that
+fails is refused by name, as anything else would be averaged into the results.
 """
 from __future__ import annotations
 
@@ -24,8 +28,12 @@ from pathlib import Path
 import numpy as np
 
 from ..files import load_npz, parse_json, save_npz_atomic, write_text_atomic
-from .jobs import result_key
+from ..pruning import history_from_dicts
+from .jobs import METHOD_NAMES, result_key
 from .settings import BenchmarkSettings
+
+WITH_MASKS = "lottery_ticket"
+"""The method whose jobs save every round's masks (the controls are planned from them)."""
 
 JOBS = "jobs"
 """The folder of ``OUT`` that holds the finished jobs."""
@@ -102,10 +110,48 @@ def load_jobs(folder: Path, settings: BenchmarkSettings) -> list[dict]:
         if differ:
             raise ValueError(f"{path} was made with other settings: {', '.join(differ)}; "
                              "resume with the same settings or choose another --out")
-        if record.get("masks"):
-            result["masks"] = _load_masks(path.parent / record["masks"], path)
+        _check_result(path, result, settings)
+        if result["method"] == WITH_MASKS:
+            if not isinstance(record.get("masks"), str):
+                raise ValueError(f"{path} must name its masks file, got masks={record.get('masks')!r}")
+            result["masks"] = _load_masks(path.parent / record["masks"], path, settings)
+        elif record.get("masks") is not None:
+            raise ValueError(f"{path} names a masks file, which a {result['method']} job never saves")
         results.append(result)
     return results
+
+
+def _check_result(path: Path, result: dict, settings) -> None:
+    """Refuse a result that no job of the grid of ``settings`` returns, naming the file and what is wrong."""
+    method, seed, pruning_round = result_key(result)
+    if method not in METHOD_NAMES:
+        raise ValueError(f"{path} holds a result of an unknown method {method!r}")
+    if seed not in settings.seeds:
+        raise ValueError(f"{path} holds a result for seed {seed!r}, not one of the settings' seeds "
+                         f"{list(settings.seeds)}")
+    try:
+        rounds = _rounds_of(method, pruning_round, settings)
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from None
+    if path != job_path(path.parent, (method, seed, pruning_round)):
+        raise ValueError(f"{path} holds the result of another job ({method}, seed {seed}, round {pruning_round})")
+    try:
+        history_from_dicts(result["records"], rounds)
+    except (ValueError, KeyError) as error:
+        raise ValueError(f"{path} is not a finished job's file: records: {error}") from None
+
+
+def _rounds_of(method: str, pruning_round, settings) -> list:
+    """The round of each record a ``method`` job returns (a control job: its own round alone)."""
+    if method == "dense":
+        return [0]
+    if method in ("random_reinit", "random_mask"):
+        if not isinstance(pruning_round, int) or not 1 <= pruning_round <= settings.rounds:
+            raise ValueError(f"pruning_round must be a round 1..{settings.rounds} of the grid, got {pruning_round!r}")
+        return [pruning_round]
+    if method == "one_shot":
+        return [0, *settings.control_rounds()]
+    return list(range(settings.rounds + 1))
 
 
 def _flat(settings: dict, prefix: str = "") -> dict:
@@ -119,11 +165,37 @@ def _flat(settings: dict, prefix: str = "") -> dict:
     return flat
 
 
-def _load_masks(path: Path, owner: Path) -> list[list[np.ndarray]]:
-    """The masks ``masks[r][l]`` of the ``.npz`` that ``owner``'s job saved."""
+def _load_masks(path: Path, owner: Path, settings) -> list[list[np.ndarray]]:
+    """The masks ``masks[r][l]`` of the ``.npz`` that ``owner``'s job saved, every round of the grid's schedule.
+
+    Raises
+    ------
+    ValueError
+        Naming the file and key, unless it holds exactly one 0/1 mask per round and layer, of the
+        layer's shape, at the round's density (:meth:`densities`), each only losing entries.
+    """
+    sizes = settings.layer_sizes
+    shapes, densities = list(zip(sizes[:-1], sizes[1:])), settings.densities()
+    keys = [_mask_key(r, layer) for r in range(len(densities)) for layer in range(len(shapes))]
     try:
-        arrays = load_npz(path, [], what="job's masks file")
+        arrays = load_npz(path, keys, what="job's masks file")
     except FileNotFoundError:
         raise ValueError(f"{owner} needs its masks file {path}, which is missing") from None
-    n_rounds, n_layers = (1 + max(int(key.split("_")[i]) for key in arrays) for i in (1, 3))
-    return [[arrays[_mask_key(r, layer)] for layer in range(n_layers)] for r in range(n_rounds)]
+    extra = sorted(set(arrays) - set(keys))
+    if extra:
+        raise ValueError(f"{path} holds {extra[0]}, which no round and layer of the grid has")
+    masks = []
+    for r, density in enumerate(densities):
+        layers = [arrays[_mask_key(r, layer)] for layer in range(len(shapes))]
+        for layer, (mask, shape) in enumerate(zip(layers, shapes)):
+            key = _mask_key(r, layer)
+            if mask.shape != shape or mask.dtype.kind not in "biuf" or not np.isin(mask, (0, 1)).all():
+                raise ValueError(f"{path}: {key} must be a 0/1 mask of shape {shape}, got {mask.dtype} {mask.shape}")
+            if r and (mask > masks[-1][layer]).any():
+                raise ValueError(f"{path}: {key} keeps weights that round {r - 1} pruned (masks only lose entries)")
+        kept = sum(int(np.count_nonzero(mask)) for mask in layers) / sum(mask.size for mask in layers)
+        if kept != density:
+            raise ValueError(f"{path}: round {r}'s masks keep {kept!r} of the weights, but the schedule of the "
+                             f"settings gives {density!r}")
+        masks.append(layers)
+    return masks

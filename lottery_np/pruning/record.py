@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from typing import Optional
+from typing import Optional, Sequence
 
 from ..files import NpzArchive, is_instance
 from ..model import MLP
@@ -123,20 +123,29 @@ def _current_names(row: dict, i: int) -> dict[str, str]:
     return {_OLD_NAMES.get(name, name): name for name in row}
 
 
-def history_from_dicts(rows: list[dict]) -> list[RoundRecord]:
+def history_from_dicts(rows: list[dict], rounds: Optional[Sequence[int]] = None) -> list[RoundRecord]:
     """Rebuild :class:`RoundRecord` objects from :meth:`RoundRecord.to_dict` output, round 0 first.
 
     Rows of older files, which name ``final_val_accuracy`` and ``final_test_accuracy``
     ``val_accuracy`` and ``test_accuracy``, are read too.
 
+    Parameters
+    ----------
+    rows : list of dict
+    rounds : sequence of int, optional
+        The round each row must be; by default ``0, 1, 2, ...`` as many as there are rows.
+
     Raises
     ------
     ValueError
         Naming the row and field, if a row lacks a field, has an unknown one, holds a
-        value of the wrong type or range, or is out of order (row ``i`` must be round ``i``).
+        value of the wrong type or range, or is another round than ``rounds`` says.
     """
     if not isinstance(rows, list):
         raise ValueError(f"history must be a list of rounds, got {type(rows).__name__}")
+    rounds = list(range(len(rows))) if rounds is None else list(rounds)
+    if len(rows) != len(rounds):
+        raise ValueError(f"history must hold {len(rounds)} rounds, got {len(rows)}")
     records = []
     for i, row in enumerate(rows):
         if not isinstance(row, dict):
@@ -152,8 +161,9 @@ def history_from_dicts(rows: list[dict]) -> list[RoundRecord]:
             rule, holds = _ROW_RULES[name]
             if not holds(value):
                 raise ValueError(f"history[{i}].{spelled[name]} must be {rule}, got {_short_repr(value)}")
-        if row["pruning_round"] != i:
-            raise ValueError(f"history[{i}].pruning_round must be {i} (rounds in order), got {row['pruning_round']}")
+        if row["pruning_round"] != rounds[i]:
+            raise ValueError(f"history[{i}].pruning_round must be {rounds[i]} (rounds in order), "
+                             f"got {row['pruning_round']}")
         records.append(RoundRecord(**_none_to_nan(row)))
     return records
 
