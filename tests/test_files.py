@@ -612,3 +612,29 @@ def test_members_the_reader_does_not_ask_for_are_never_inflated(good, tmp_path, 
     with pytest.raises(CorruptFileError, match="unexpected junk_0"):
         WinningTicket.load(path)
     assert inflated == ["layer_sizes.npy"]
+
+
+def test_resuming_on_data_with_one_row_changed_is_refused(good, tmp_path, tiny_digits):
+    """Issue 24, class 3: the digest covers every row (it took every 97th; row 1 was never read)."""
+    from types import SimpleNamespace
+
+    path = tmp_path / "checkpoint.npz"
+    shutil.copy(good[0] / "checkpoint.npz", path)
+    X = tiny_digits.X_train.copy()
+    X[1, 5] += 0.25
+    changed = SimpleNamespace(**{**vars(tiny_digits), "X_train": X})
+    with pytest.raises(ValueError, match=r"written by a run with other settings: data "):
+        make_pruner().find_ticket(MLP(SIZES, seed=0), changed, checkpoint=path, resume=True)
+    ticket = make_pruner().find_ticket(MLP(SIZES, seed=0), tiny_digits, checkpoint=path, resume=True)
+    assert ticket.pruning_round == WinningTicket.load(good[0] / "ticket.npz").pruning_round
+
+
+def test_a_checkpoint_with_the_older_sampled_data_digest_still_resumes(good, tmp_path, tiny_digits):
+    from lottery_np.pruning.loop import OLD_DATA_STRIDE, _data_digest
+
+    path = tmp_path / "checkpoint.npz"
+    older = _data_digest(tiny_digits, OLD_DATA_STRIDE)
+    corrupted_copy(good[0] / "checkpoint.npz", path, meta(lambda m: m["fingerprint"].update(data=older)))
+    ticket = make_pruner().find_ticket(MLP(SIZES, seed=0), tiny_digits, checkpoint=path, resume=True)
+    expected = WinningTicket.load(good[0] / "ticket.npz")
+    assert all(np.array_equal(a, b) for a, b in zip(ticket.masks, expected.masks))

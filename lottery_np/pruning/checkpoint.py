@@ -61,7 +61,7 @@ def digest(*arrays: np.ndarray) -> str:
     """A short SHA-256 of the arrays' bytes, to recognise the same inputs when resuming."""
     sha = hashlib.sha256()
     for array in arrays:
-        sha.update(np.ascontiguousarray(array).tobytes())
+        sha.update(np.ascontiguousarray(array))  # the array's own buffer: no copy of a 200 MB dataset
     return sha.hexdigest()[:16]
 
 
@@ -95,10 +95,12 @@ def save_checkpoint(path: str | os.PathLike, state: RunState, fingerprint: dict)
     save_npz_atomic(path, arrays)
 
 
-def load_checkpoint(path: str | os.PathLike, fingerprint: dict) -> RunState:
+def load_checkpoint(path: str | os.PathLike, fingerprint: dict, also_accepted: Optional[dict] = None) -> RunState:
     """Read a checkpoint, refusing one written with other settings, by an older lottery_np, or damaged since.
 
     ``fingerprint`` is the run's (see :func:`save_checkpoint`); it names the run's ``layer_sizes``.
+    ``also_accepted`` maps a setting to the value an older lottery_np recorded for the same run
+    (the data's digest, once taken over a sample of the rows).
 
     Raises
     ------
@@ -116,7 +118,9 @@ def load_checkpoint(path: str | os.PathLike, fingerprint: dict) -> RunState:
                          "(resume=True), after deleting it or choosing another checkpoint path")
     sizes = archive.layer_sizes("layer_sizes")
     meta = archive.json("meta", {"fingerprint": dict, "history": list, "has_snapshot": bool})
-    differences = _differences(fingerprint, meta["fingerprint"])
+    recorded = meta["fingerprint"]
+    older = {name: fingerprint[name] for name, value in (also_accepted or {}).items() if recorded.get(name) == value}
+    differences = _differences(fingerprint, {**recorded, **older})
     if differences:
         raise ValueError(f"{path} was written by a run with other settings: {'; '.join(differences)}; "
                          f"resume with its settings, delete it, or choose another checkpoint path")
@@ -190,7 +194,8 @@ def _differences(ours: dict, theirs: dict, prefix: str = "") -> list[str]:
     return differences
 
 
-def check_checkpoint_target(path: str | os.PathLike, fingerprint: dict, resume: bool, overwrite: bool) -> None:
+def check_checkpoint_target(path: str | os.PathLike, fingerprint: dict, resume: bool, overwrite: bool,
+                            also_accepted: Optional[dict] = None) -> None:
     """Refuse to start a run whose checkpoints would overwrite another run's.
 
     Writing over ``path`` is fine when it does not exist, when the run resumes from it
@@ -206,7 +211,7 @@ def check_checkpoint_target(path: str | os.PathLike, fingerprint: dict, resume: 
     if resume or overwrite or not Path(path).exists():
         return
     try:
-        load_checkpoint(path, fingerprint)
+        load_checkpoint(path, fingerprint, also_accepted)
     except (ValueError, OSError) as error:  # other settings, not a checkpoint, or not a readable file
         raise ValueError(f"{error} (a run never overwrites another run's checkpoint: delete it, choose another "
                          f"checkpoint path, or overwrite it on purpose)") from error
