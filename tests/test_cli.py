@@ -354,3 +354,41 @@ def test_ctrl_c_says_how_to_resume_and_that_command_finishes_the_run(reference_r
     status, _, err = finish(start(*command[1:]))
     assert status == 0, err
     assert_same_run(run_dir, reference_run)
+
+
+def _snapshot(folder) -> dict:
+    """Every file of ``folder`` with its bytes: what a refused run must leave as it was."""
+    return {path.name: path.read_bytes() for path in sorted(folder.iterdir())}
+
+
+def test_a_second_run_on_a_folder_in_use_is_refused_and_changes_nothing(reference_run, tmp_path, capsys):
+    """Issue 24, class 1: two runs on one --out; the second is refused, the first resumes and finishes."""
+    run_dir = tmp_path / "run"
+    first = start(*SLOW, "--out", str(run_dir))
+    try:
+        deadline = time.monotonic() + TIMEOUT
+        while not (run_dir / "settings.json").exists():  # the first run holds the folder, in its dense round
+            assert first.poll() is None and time.monotonic() < deadline, "the first run wrote no settings"
+            time.sleep(0.01)
+        first.send_signal(signal.SIGSTOP)  # paused there, still holding the folder
+        before = _snapshot(run_dir)
+        assert main([*SLOW, "--seed", "1", "--out", str(run_dir)]) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and f"--out {run_dir} is in use by another run" in err, err
+        assert _snapshot(run_dir) == before  # its settings.json not rewritten
+    finally:
+        first.send_signal(signal.SIGKILL)  # killed: the folder is free again
+        first.wait(timeout=TIMEOUT)
+    assert main([*SLOW, "--out", str(run_dir), "--resume"]) == 0  # the first run's, as it started
+    assert_same_run(run_dir, reference_run)
+
+
+def test_two_benchmarks_on_one_out_are_one_run(tmp_path, capsys):
+    from lottery_np.files import owned_folder
+
+    out = tmp_path / "out"
+    with owned_folder(out):  # as a running benchmark holds it
+        assert main(["benchmark", "--quick", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"--out {out} is in use by another run" in err, err
+    assert list(out.iterdir()) == []

@@ -16,6 +16,7 @@ from pathlib import Path
 from .. import schema
 from ..data import LOADERS, load_dataset
 from ..engine import threads
+from ..files import owned_folder
 from ..model import MLP
 from ..pruning import NUMERICS_VERSION, LotteryTicketPruner, RewindStrategy, WinningTicket
 from ..validation import SettingError
@@ -106,17 +107,20 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
     out = Path(args.out)
     settings = {**{name: value for name, value in vars(args).items() if name not in ("command", "threads")},
                 "numerics": NUMERICS_VERSION}
-    check_run_folder(out, settings, args.resume)
+    check_run_folder(out, settings, args.resume)  # before the data loads: a mistake is told at once
     data = load_dataset(args.dataset, args.data_dir, download=args.download)
     model = MLP((data.n_features, *args.hidden, data.n_classes), seed=args.seed)
-    record_settings(out, settings)
-    checkpoint = out / CHECKPOINT
-    try:
-        ticket = pruner.find_ticket(model, data, checkpoint=checkpoint, resume=args.resume, progress=args.progress)
-        files = save_run(out, ticket, data.image_shape, settings)
-    except KeyboardInterrupt:
-        print(("\n" if args.progress else "") + interrupted_message(checkpoint, argv), file=sys.stderr)
-        return INTERRUPTED
+    with owned_folder(out, "--out"):  # no other run writes here until this one ends
+        check_run_folder(out, settings, args.resume)  # again: another run may have finished there meanwhile
+        record_settings(out, settings)
+        checkpoint = out / CHECKPOINT
+        try:
+            ticket = pruner.find_ticket(model, data, checkpoint=checkpoint, resume=args.resume,
+                                        progress=args.progress)
+            files = save_run(out, ticket, data.image_shape, settings)
+        except KeyboardInterrupt:
+            print(("\n" if args.progress else "") + interrupted_message(checkpoint, argv), file=sys.stderr)
+            return INTERRUPTED
     print(report(ticket, files))
     return 0
 

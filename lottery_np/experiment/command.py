@@ -8,12 +8,14 @@ and the settings are made from them once the data is loaded.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Optional, Sequence
 
+from ..files import owned_folder
 from ..validation import SettingError
 from . import cluster
 from .jobs import load_data
@@ -132,38 +134,40 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     # Here, not at the top: the report draws with matplotlib, which `lottery-np --help` should not import.
     from .report import environment, format_table, format_tickets, write_plots, write_results
 
-    try:
-        connection = cluster.options_from_args(args)
-        options = options_from_args(args)
-        data = load_data(options["dataset"], options["data_dir"], options["subset"])
-        settings = BenchmarkSettings.for_data(len(data.X_train), data.n_features, data.n_classes, **options)
-        out = args.out or Path("results") / ("quick" if args.quick else settings.dataset)
-        folder = open_jobs_folder(out, args.resume)
-        finished = load_jobs(folder, settings) if args.resume else []
-    except SettingError as error:
-        option = option_of(error, parser)
-        parser.error(f"{option}: {_one_line(error)}" if option else _one_line(error))
-    except ValueError as error:
-        parser.error(_one_line(error))
-    with cluster.connect(**connection) as workers:  # a Dask or Ray cluster for the grid's run
-        sizes = "-".join(map(str, settings.layer_sizes))
-        print(f"{settings.dataset} {data.sizes}, network {sizes}, seeds {list(settings.seeds)}, "
-              f"{settings.training.iterations} iterations per training (eval every {settings.training.eval_every}), "
-              f"late rewind to iteration {settings.late_rewind_iteration}, n_jobs {workers.n_jobs}")
-        print("densities %: " + ", ".join(f"{100 * d:.2f}" for d in settings.densities()))
-        if args.resume:
-            print(f"resumed {len(finished)} of {job_count(settings)} jobs from {folder}")
-        start = time.perf_counter()
-        runs = run_benchmark(settings, n_jobs=workers.n_jobs, finished=finished,
-                             on_result=functools.partial(save_job, folder, settings))
-        wall_time = time.perf_counter() - start
-    print(format_table(runs))
-    print(format_tickets(runs))
-    print(f"wall time {wall_time:.0f} s")
-    paths = [write_results(out, settings, runs, environment(workers.n_jobs, workers.backend), wall_time)]
-    paths += write_plots(out, runs, data.image_shape)
-    print("wrote " + ", ".join(str(p) for p in paths))
-    return 0
+    with contextlib.ExitStack() as stack:
+        try:
+            connection = cluster.options_from_args(args)
+            options = options_from_args(args)
+            data = load_data(options["dataset"], options["data_dir"], options["subset"])
+            settings = BenchmarkSettings.for_data(len(data.X_train), data.n_features, data.n_classes, **options)
+            out = args.out or Path("results") / ("quick" if args.quick else settings.dataset)
+            stack.enter_context(owned_folder(out, "--out"))  # no other run writes here until this one ends
+            folder = open_jobs_folder(out, args.resume)
+            finished = load_jobs(folder, settings) if args.resume else []
+        except SettingError as error:
+            option = option_of(error, parser)
+            parser.error(f"{option}: {_one_line(error)}" if option else _one_line(error))
+        except ValueError as error:
+            parser.error(_one_line(error))
+        with cluster.connect(**connection) as workers:  # a Dask or Ray cluster for the grid's run
+            sizes = "-".join(map(str, settings.layer_sizes))
+            print(f"{settings.dataset} {data.sizes}, network {sizes}, seeds {list(settings.seeds)}, "
+                  f"{settings.training.iterations} iterations per training (eval every {settings.training.eval_every}), "
+                  f"late rewind to iteration {settings.late_rewind_iteration}, n_jobs {workers.n_jobs}")
+            print("densities %: " + ", ".join(f"{100 * d:.2f}" for d in settings.densities()))
+            if args.resume:
+                print(f"resumed {len(finished)} of {job_count(settings)} jobs from {folder}")
+            start = time.perf_counter()
+            runs = run_benchmark(settings, n_jobs=workers.n_jobs, finished=finished,
+                                 on_result=functools.partial(save_job, folder, settings))
+            wall_time = time.perf_counter() - start
+        print(format_table(runs))
+        print(format_tickets(runs))
+        print(f"wall time {wall_time:.0f} s")
+        paths = [write_results(out, settings, runs, environment(workers.n_jobs, workers.backend), wall_time)]
+        paths += write_plots(out, runs, data.image_shape)
+        print("wrote " + ", ".join(str(p) for p in paths))
+        return 0
 
 
 def _one_line(error: Exception) -> str:

@@ -22,6 +22,7 @@ command line (:func:`main`).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import json
 import math
@@ -33,7 +34,7 @@ from typing import Callable, Optional, Sequence
 
 from .. import validation
 from ..pruning import LotteryTicketPruner, RewindStrategy, fixed_rate_schedule
-from ..files import write_text_atomic
+from ..files import owned_folder, write_text_atomic
 from ..training import TrainingConfig
 from . import cluster
 from .jobs import Job, load_data
@@ -193,38 +194,40 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
-    try:
-        connection = cluster.options_from_args(args)
-        options = options_from_args(args)
-        data = load_data(options["dataset"], options["data_dir"], None)
-        settings = PaperSettings.for_data(data.n_features, data.n_classes, **options)
-        out = args.out or Path("results") / ("paper_quick" if args.quick else "paper_lenet")
-        folder = open_jobs_folder(out, args.resume)
-        finished = load_jobs(folder, settings) if args.resume else []
-    except ValueError as error:  # SettingError is a ValueError
-        parser.error(" ".join(str(error).split()))
-    print(f"{settings.dataset} {data.sizes}, network {'-'.join(map(str, settings.layer_sizes))}, "
-          f"seeds {list(settings.seeds)}, {settings.training.iterations} iterations per training, "
-          f"control rounds {settings.control_rounds()}, {job_count(settings)} jobs")
-    if args.resume:
-        print(f"resumed {len(finished)} of {job_count(settings)} jobs from {folder}")
-    with cluster.connect(**connection) as workers:  # a Dask or Ray cluster for the grid's run
-        start = time.perf_counter()
-        runs = run_paper(settings, workers.n_jobs, finished=finished,
-                         on_result=functools.partial(save_job, folder, settings))
-        wall_time = time.perf_counter() - start
-    print(format_table(runs))
-    # After --resume, wall_time covers this invocation only; each job's own wall_time is in runs.
-    print(f"wall time {wall_time:.0f} s for {len(runs) - len(finished)} jobs ({len(finished)} resumed); "
-          f"the {len(runs)} jobs took {sum(run['wall_time'] for run in runs):.0f} s between them")
-    payload = {"settings": settings.to_dict(), "densities": settings.densities(),
-               "control_rounds": settings.control_rounds(), "environment": environment(workers.n_jobs, workers.backend),
-               "wall_time": wall_time, "resumed_jobs": len(finished),
-               "runs": [{k: v for k, v in run.items() if k != "masks"} for run in runs]}
-    claims = format_claims(runs)
-    print(claims)
-    paths = [write_text_atomic(Path(out) / "results.json", json.dumps(payload, indent=1)),
-             write_text_atomic(Path(out) / "claims.md", claims + "\n")]
-    paths += write_plots(out, runs, settings.paper_rounds())
-    print("wrote " + ", ".join(str(p) for p in paths))
-    return 0
+    with contextlib.ExitStack() as stack:
+        try:
+            connection = cluster.options_from_args(args)
+            options = options_from_args(args)
+            data = load_data(options["dataset"], options["data_dir"], None)
+            settings = PaperSettings.for_data(data.n_features, data.n_classes, **options)
+            out = args.out or Path("results") / ("paper_quick" if args.quick else "paper_lenet")
+            stack.enter_context(owned_folder(out, "--out"))  # no other run writes here until this one ends
+            folder = open_jobs_folder(out, args.resume)
+            finished = load_jobs(folder, settings) if args.resume else []
+        except ValueError as error:  # SettingError is a ValueError
+            parser.error(" ".join(str(error).split()))
+        print(f"{settings.dataset} {data.sizes}, network {'-'.join(map(str, settings.layer_sizes))}, "
+              f"seeds {list(settings.seeds)}, {settings.training.iterations} iterations per training, "
+              f"control rounds {settings.control_rounds()}, {job_count(settings)} jobs")
+        if args.resume:
+            print(f"resumed {len(finished)} of {job_count(settings)} jobs from {folder}")
+        with cluster.connect(**connection) as workers:  # a Dask or Ray cluster for the grid's run
+            start = time.perf_counter()
+            runs = run_paper(settings, workers.n_jobs, finished=finished,
+                             on_result=functools.partial(save_job, folder, settings))
+            wall_time = time.perf_counter() - start
+        print(format_table(runs))
+        # After --resume, wall_time covers this invocation only; each job's own wall_time is in runs.
+        print(f"wall time {wall_time:.0f} s for {len(runs) - len(finished)} jobs ({len(finished)} resumed); "
+              f"the {len(runs)} jobs took {sum(run['wall_time'] for run in runs):.0f} s between them")
+        payload = {"settings": settings.to_dict(), "densities": settings.densities(),
+                   "control_rounds": settings.control_rounds(), "environment": environment(workers.n_jobs, workers.backend),
+                   "wall_time": wall_time, "resumed_jobs": len(finished),
+                   "runs": [{k: v for k, v in run.items() if k != "masks"} for run in runs]}
+        claims = format_claims(runs)
+        print(claims)
+        paths = [write_text_atomic(Path(out) / "results.json", json.dumps(payload, indent=1)),
+                 write_text_atomic(Path(out) / "claims.md", claims + "\n")]
+        paths += write_plots(out, runs, settings.paper_rounds())
+        print("wrote " + ", ".join(str(p) for p in paths))
+        return 0
