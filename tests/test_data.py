@@ -2,6 +2,7 @@
 
 import functools
 import gzip
+import re
 import hashlib
 import http.server
 import socket
@@ -394,3 +395,17 @@ def test_a_gzip_stream_longer_than_its_header_is_refused_without_inflating_it(tm
     path.write_bytes(gzip.compress(header + bytes(12) + bytes(50 * 2**20)))  # then 50 MB of zeros, 50 KB zipped
     with pytest.raises(ValueError, match=r"extra trailing bytes after the 12 payload bytes .* \(inflated no further"):
         read_idx(path)
+
+
+@pytest.mark.parametrize("change, words", [
+    (lambda folder: write_idx(folder / f"{IDX_NAMES[2]}.gz", np.zeros((0, 2, 3), np.uint8))
+     or write_idx(folder / f"{IDX_NAMES[3]}.gz", np.zeros(0, np.uint8)), f"{IDX_NAMES[2]}.gz holds no images"),
+    (lambda folder: write_idx(folder / f"{IDX_NAMES[2]}.gz", np.zeros((3, 3, 2), np.uint8)),
+     f"{IDX_NAMES[2]}.gz holds images of 3x2 pixels"),
+], ids=["no test images", "test images of another size"])
+def test_a_bad_idx_file_is_blamed_by_name(tmp_path, change, words):
+    """Issue 24, class 11: the file is named, not the split it would have become."""
+    write_fake_dataset(tmp_path / "mnist")
+    change(tmp_path / "mnist")
+    with pytest.raises(ValueError, match=re.escape(words)):
+        load_mnist(tmp_path, download=False)

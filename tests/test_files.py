@@ -191,6 +191,7 @@ TICKET_PROBES = FILE_DAMAGE + [
     ("row density above 1", meta(row("density", 1.5)), "density"),
     ("row iteration a float", meta(row("early_stop_iteration", 12.5)), "early_stop_iteration"),
     ("row curve a list", meta(row("curve", [1, 2])), "curve"),
+    ("row curves of unequal length", meta(row("curve", {"iterations": [0, 10], "val_loss": [1.0]})), "curve"),
     ("rows out of order", meta(row("pruning_round", 2)), "pruning_round"),
 ]
 
@@ -290,6 +291,7 @@ HISTORY_PROBES += [
     ("density a string", edit_history(lambda h: h.update(density="50 %")), "density"),
     ("history empty", edit_history(lambda h: h.update(history=[])), "history"),
     ("history a round short", edit_history(lambda h: h["history"].pop()), "ticket_round"),
+    ("curves of unequal length", edit_history(lambda h: h["history"][1]["curve"]["val_loss"].pop()), "curve"),
     ("row lacks a field", edit_history(lambda h: h["history"][0].pop("density")), "density"),
     ("row iteration a string", edit_history(lambda h: h["history"][2].update(early_stop_iteration="40")),
      "early_stop_iteration"),

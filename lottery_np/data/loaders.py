@@ -127,8 +127,11 @@ def _load_idx_dataset(name: str, data_dir: str | os.PathLike | None, download: b
         files = find_files(cache_root() / name)
     X_train, y_train, image_shape = _read_split(files["train-images-idx3-ubyte"],
                                                 files["train-labels-idx1-ubyte"])
-    X_test, y_test, _ = _read_split(files["t10k-images-idx3-ubyte"],
-                                    files["t10k-labels-idx1-ubyte"])
+    X_test, y_test, test_shape = _read_split(files["t10k-images-idx3-ubyte"],
+                                             files["t10k-labels-idx1-ubyte"])
+    if test_shape != image_shape:
+        raise ValueError(f"{files['t10k-images-idx3-ubyte']} holds images of {test_shape[0]}x{test_shape[1]} pixels, "
+                         f"{files['train-images-idx3-ubyte']} of {image_shape[0]}x{image_shape[1]}: the two must match")
     if len(y_train) <= PAPER_VALIDATION_SIZE:
         raise ValueError(f"{files['train-labels-idx1-ubyte']}: {len(y_train)} training images, "
                          f"need more than the {PAPER_VALIDATION_SIZE} held out for validation")
@@ -164,5 +167,7 @@ def _read_split(images_path: os.PathLike,
     if len(images) != len(labels):
         raise ValueError(f"{images_path} holds {len(images)} images but {labels_path} holds "
                          f"{len(labels)} labels")
+    if len(images) == 0 or 0 in images.shape[1:]:
+        raise ValueError(f"{images_path} holds no images (shape {images.shape})")
     X = np.divide(images.reshape(len(images), -1), np.float32(255.0), dtype=np.float32)
     return X, labels.astype(np.int64), images.shape[1:]

@@ -91,7 +91,8 @@ def _count(value) -> bool:
 def _curve(value) -> bool:
     def numbers(values) -> bool:
         return isinstance(values, list) and all(v is None or is_instance(v, float) for v in values)
-    return isinstance(value, dict) and all(map(numbers, value.values()))
+    return (isinstance(value, dict) and all(map(numbers, value.values()))
+            and len({len(values) for values in value.values()}) <= 1)
 
 
 # What each RoundRecord field must hold when read back from JSON. An accuracy is None (NaN)
@@ -108,7 +109,7 @@ _ROW_RULES = {
     "early_stop_val_accuracy": _ACCURACY,
     "early_stop_test_accuracy": _ACCURACY,
     "wall_time": ("a number >= 0", lambda v: is_instance(v, float) and v >= 0),
-    "curve": ("an object of lists of numbers", _curve),
+    "curve": ("an object of lists of numbers, all of one length (one entry per evaluation)", _curve),
 }
 
 # Fields under the names that lottery_np wrote before they were renamed for what they hold.
