@@ -174,3 +174,51 @@ def test_resume_refuses_a_job_file_the_grid_never_wrote_naming_it(reference, tmp
     assert main([*QUICK, "--out", str(out), "--resume"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and words in err and str(blamed) in err, err
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every living process below ``pid`` (read from /proc, Linux)."""
+    from pathlib import Path
+
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            child = int(stat.parent.name)
+            found += [child, *_descendants(child)]
+    return found
+
+
+def _alive(pid: int) -> bool:
+    from pathlib import Path
+
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_workers_go_when_the_benchmark_is_killed(tmp_path):
+    """Issue 24, class 12: kill -9 of a two-worker benchmark leaves no worker (nor resource tracker) running."""
+    import subprocess
+    import time
+
+    out = tmp_path / "out"
+    process = subprocess.Popen([sys.executable, "-m", "lottery_np", *QUICK[:-2], "--n-jobs", "2", "--out", str(out)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while not list((out / "jobs").glob("*.json")):
+        assert process.poll() is None and time.monotonic() < deadline, "no job was saved"
+        time.sleep(0.02)
+    family = _descendants(process.pid)
+    assert family, "the pool has no worker processes"
+    process.kill()
+    process.wait(timeout=60)
+    deadline = time.monotonic() + 30  # each worker looks for its parent every PARENT_CHECK_SECONDS
+    while any(map(_alive, family)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [pid for pid in family if _alive(pid)], "processes of the killed benchmark are still running"

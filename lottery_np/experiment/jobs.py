@@ -13,6 +13,9 @@ pruner selects on validation accuracy); ``lottery_ticket`` also returns every ro
 from __future__ import annotations
 
 import functools
+import multiprocessing
+import os
+import threading
 import time
 from typing import NamedTuple, Optional
 
@@ -58,6 +61,7 @@ def load_data(dataset: str, data_dir: Optional[str], subset: Optional[tuple]) ->
 
 def run_job(job: Job, settings: BenchmarkSettings) -> dict:
     """Run ``job`` under ``settings`` and return its result dict."""
+    exit_with_parent()
     start = time.perf_counter()
     data = load_data(settings.dataset, settings.data_dir, settings.subset)
     with threads.limited(1):  # jobs, not threads, use the cores
@@ -156,3 +160,31 @@ _METHODS = {"dense": _dense, "lottery_ticket": _lottery_ticket, "late_rewind": _
 
 METHOD_NAMES = tuple(_METHODS)
 """Every method a job can run, the benchmark's and the paper grid's."""
+
+
+PARENT_CHECK_SECONDS = 1.0
+"""How often a worker looks whether the process that started it is still there."""
+
+_watching = threading.Event()
+
+
+def exit_with_parent() -> None:
+    """In a worker process, exit as soon as the process that started it is gone.
+
+    A benchmark killed with ``SIGKILL`` cannot tell its pool of worker processes to stop, and
+    they would go on computing jobs nobody will collect (each holding a few hundred MB and the
+    killed run's output pipe). So the first job a worker runs starts a watch: when the worker's
+    parent changes (its parent died and another process adopted it), the worker exits. In the
+    main process (``n_jobs=1``) there is nothing to watch.
+    """
+    if multiprocessing.parent_process() is None or _watching.is_set():
+        return
+    _watching.set()
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
