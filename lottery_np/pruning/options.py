@@ -115,12 +115,16 @@ class PrunerBuilder:
         Raises
         ------
         SettingError
-            Naming a setting this builder does not take.
+            Naming a setting this builder does not take, or one given None: a setting left out
+            keeps its default, and None is no setting's value.
         """
         for name, value in settings.items():
             if name not in self.SETTINGS:
                 raise validation.SettingError(name, "", value, message=f"{type(self).__name__} takes no setting "
                                               f"{name!r}; it takes {', '.join(sorted(self.SETTINGS))}")
+            if value is None:
+                raise validation.SettingError(name, "", None, message=f"{name} must be given a value, got None "
+                                              "(leave it out to keep its default)")
             if name in _LENGTHS:
                 self._values.pop(_LENGTHS[1 - _LENGTHS.index(name)], None)
             self._values[name] = value
