@@ -23,7 +23,7 @@ The package has four layers, and imports run downwards only:
 
 __version__ = "0.1.0"
 
-from .model import LENET_300_100, MLP
+from .model import LENET_300_100, MLP, Parameters
 from .training import TrainingConfig, train
 
-__all__ = ["LENET_300_100", "MLP", "TrainingConfig", "train", "__version__"]
+__all__ = ["LENET_300_100", "MLP", "Parameters", "TrainingConfig", "train", "__version__"]

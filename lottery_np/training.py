@@ -122,6 +122,14 @@ def train(
         ``total - start_iteration`` updates run, and the curve is numbered from here.
     progress : bool
         Show a progress bar over the iterations (on a terminal only: a log gets no line per iteration).
+    description : str
+        The progress bar's label.
+
+    Returns
+    -------
+    TrainingResult
+        The learning curve, the early-stopping iteration and the accuracies there and at the end, the
+        iterations run, the wall time, and the snapshots asked for (:mod:`lottery_np.curves`).
 
     Raises
     ------

@@ -82,3 +82,12 @@ def test_random_masks_keep_exact_counts(shape_list, seed, data):
     assert [int(m.sum()) for m in masks] == n_keep
     again = random_masks(shape_list, n_keep, np.random.default_rng(seed))
     assert all(np.array_equal(a, b) for a, b in zip(masks, again))
+
+
+@pytest.mark.parametrize("prune", [lambda w, m: prune_layerwise(w, m, [1, 1]), lambda w, m: prune_global(w, m, 2)],
+                         ids=["layerwise", "global"])
+def test_a_mask_of_another_shape_is_named(prune):
+    weights = [np.ones((3, 2)), np.ones((2, 2))]
+    masks = [np.ones((3, 2)), np.ones((2, 3))]
+    with pytest.raises(ValueError, match=r"masks\[1\] must have the shape of weights\[1\], \(2, 2\), got \(2, 3\)"):
+        prune(weights, masks)

@@ -149,3 +149,9 @@ def test_the_estimator_checks_its_setting_parameters_by_the_declared_rule(name):
 def test_every_setting_is_an_estimator_parameter_or_says_why_not():
     assert sorted(SETTING_PARAMETERS + tuple(SETTINGS_LEFT_OUT)) == sorted(schema.SETTINGS)
     assert all(SETTINGS_LEFT_OUT.values())
+
+
+def test_the_pruners_docstring_names_every_setter_of_its_builder():
+    doc = LotteryTicketPruner.__doc__
+    for name in LotteryTicketPruner.builder().SETTINGS + ("rewind_strategy", "validation_data", "configure"):
+        assert f"``{name}``" in doc or f"~PrunerBuilder.{name}" in doc, name

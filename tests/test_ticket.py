@@ -99,3 +99,12 @@ def test_round_records_tell_when_the_dense_best_was_reached(ticket):
     best = max(dense.curve["val_accuracy"])
     assert dense.iterations_to_reach(best) == dense.curve["iterations"][dense.curve["val_accuracy"].index(best)]
     assert ticket.record.iterations_to_reach(1.01) is None
+
+
+def test_records_of_identical_runs_compare_equal_whatever_their_wall_times():
+    from lottery_np.pruning import RoundRecord
+
+    row = dict(pruning_round=1, density=0.5, layer_densities=[0.5], final_val_accuracy=0.9, final_test_accuracy=0.8,
+               early_stop_iteration=10, early_stop_val_accuracy=0.9, early_stop_test_accuracy=0.8)
+    assert RoundRecord(**row, wall_time=1.0) == RoundRecord(**row, wall_time=2.5)
+    assert RoundRecord(**row, wall_time=1.0) != RoundRecord(**{**row, "density": 0.4}, wall_time=1.0)

@@ -34,6 +34,17 @@ DEFAULT_ACCURACY_TOLERANCE = schema.SETTINGS["accuracy_tolerance"].default
 class LotteryTicketPruner:
     """Iterative magnitude pruning with rewinding; build one with :meth:`builder`.
 
+    The builder (:class:`LotteryTicketPrunerBuilder`, and ``help(LotteryTicketPruner.builder())``)
+    has a setter for every setting, each stating its default: ``target_sparsity``, ``pruning_rate``,
+    ``pruning_rounds``, ``scope``, ``output_rate_factor``, ``seed``, ``accuracy_tolerance``, the
+    training settings ``iterations``, ``epochs``, ``batch_size``, ``optimizer``, ``learning_rate``,
+    ``momentum``, ``eval_every``, ``adam_bias_correction``, and ``rewind_strategy`` and
+    ``validation_data``; :meth:`~PrunerBuilder.configure` sets any of them by name.
+
+    >>> pruner = LotteryTicketPruner.builder().target_sparsity(0.8).pruning_rounds(2).epochs(1).build()
+    >>> pruner.options.target_sparsity, pruner.rewind
+    (0.8, RewindStrategy.Init)
+
     Attributes (after :meth:`find_ticket`)
     --------------------------------------
     tickets_ : list of WinningTicket

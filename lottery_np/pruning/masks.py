@@ -12,6 +12,15 @@ from typing import Sequence
 import numpy as np
 
 
+def _layers(weights: Sequence, masks: Sequence) -> tuple[list, list]:
+    """``weights`` and ``masks`` as arrays, each layer's mask of its weights' shape (``ValueError`` naming the layer)."""
+    weights, masks = [np.asarray(w) for w in weights], [np.asarray(m) for m in masks]
+    for layer, (w, m) in enumerate(zip(weights, masks)):
+        if w.shape != m.shape:
+            raise ValueError(f"masks[{layer}] must have the shape of weights[{layer}], {w.shape}, got {m.shape}")
+    return weights, masks
+
+
 def _keep_largest(scores: np.ndarray, alive: np.ndarray, n_keep: int) -> np.ndarray:
     """Boolean array keeping the ``n_keep`` alive entries of largest score (lowest index wins ties)."""
     if not 0 <= n_keep <= int(alive.sum()):
@@ -42,7 +51,9 @@ def prune_layerwise(
         New float32 0/1 masks (the inputs are not modified).
     """
     if not len(weights) == len(masks) == len(n_keep):
-        raise ValueError(f"weights, masks and n_keep must have the same length, got {len(weights)}, {len(masks)}, {len(n_keep)}")
+        raise ValueError(f"weights, masks and n_keep must have the same length, "
+                         f"got {len(weights)}, {len(masks)}, {len(n_keep)}")
+    weights, masks = _layers(weights, masks)
     new_masks = []
     for w, m, k in zip(weights, masks, n_keep):
         keep = _keep_largest(np.abs(w).ravel(), np.asarray(m).ravel() != 0, int(k))
@@ -52,6 +63,9 @@ def prune_layerwise(
 
 def prune_global(weights: Sequence[np.ndarray], masks: Sequence[np.ndarray], n_keep: int) -> list[np.ndarray]:
     """Keep the ``n_keep`` largest-magnitude surviving weights across all layers together."""
+    if len(weights) != len(masks):
+        raise ValueError(f"weights and masks must have the same length, got {len(weights)} and {len(masks)}")
+    weights, masks = _layers(weights, masks)
     scores = np.concatenate([np.abs(w).ravel() for w in weights])
     alive = np.concatenate([np.asarray(m).ravel() != 0 for m in masks])
     keep = _keep_largest(scores, alive, int(n_keep))

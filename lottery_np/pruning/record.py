@@ -32,7 +32,7 @@ class RoundRecord:
     early_stop_iteration: int
     early_stop_val_accuracy: float
     early_stop_test_accuracy: float
-    wall_time: float
+    wall_time: float = field(compare=False)  # the one number two identical runs do not share
     curve: dict = field(default_factory=dict)
 
     @classmethod
