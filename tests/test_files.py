@@ -640,3 +640,29 @@ def test_a_checkpoint_with_the_older_sampled_data_digest_still_resumes(good, tmp
     ticket = make_pruner().find_ticket(MLP(SIZES, seed=0), tiny_digits, checkpoint=path, resume=True)
     expected = WinningTicket.load(good[0] / "ticket.npz")
     assert all(np.array_equal(a, b) for a, b in zip(ticket.masks, expected.masks))
+
+
+def test_a_folder_is_held_by_one_holder_and_free_again_after(tmp_path):
+    from lottery_np.files import FolderInUseError, owned_folder
+
+    with owned_folder(tmp_path / "out") as folder:
+        assert folder.is_dir()
+        probe = subprocess.run([sys.executable, "-c", "import sys; from lottery_np.files import owned_folder\n"
+                                f"with owned_folder({str(folder)!r}): sys.exit(0)"], capture_output=True, text=True)
+        assert probe.returncode == 1 and "is in use by another run" in probe.stderr
+    with owned_folder(tmp_path / "out"):
+        pass  # released at the end of the first block
+    assert issubclass(FolderInUseError, ValueError)
+
+
+def test_a_file_system_without_locks_runs_unheld(tmp_path, monkeypatch):
+    import errno
+
+    from lottery_np.files import lock
+
+    def refuse(descriptor, operation):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(lock.fcntl, "flock", refuse)
+    with lock.owned_folder(tmp_path / "out") as folder:
+        assert folder.is_dir()

@@ -8,7 +8,8 @@ left behind, and a run killed by any signal, ``SIGKILL`` included, releases the 
 kernel closes its files. A second run is refused at once, naming the folder, before it
 changes anything in it.
 
-``flock`` is POSIX; where the platform has none (Windows), folders are not held.
+``flock`` is POSIX; where the platform has none (Windows), or the file system refuses it (some
+network file systems), folders are not held and runs go on as before.
 """
 from __future__ import annotations
 
@@ -62,6 +63,8 @@ def owned_folder(folder: str | os.PathLike, name: str = "folder") -> Iterator[Pa
             except BlockingIOError:
                 raise FolderInUseError(f"{name} {folder} is in use by another run, which writes there now; wait for "
                                        "it to finish, or choose another folder") from None
+            except OSError:  # a file system without locks (ENOLCK, EOPNOTSUPP): the folder is not held
+                pass
         yield folder
     finally:
         os.close(descriptor)  # releases the lock
