@@ -133,9 +133,9 @@ def build_pruner(args: argparse.Namespace) -> LotteryTicketPruner:
     ValueError
         Naming the first bad setting (a :class:`~lottery_np.validation.SettingError`; see :func:`option_of`).
     """
-    given = {name: getattr(args, schema.SETTINGS[name].dest) for name in LotteryTicketPruner.builder().SETTINGS
-             if schema.SETTINGS[name].flag is not None}
     builder = LotteryTicketPruner.builder().rewind_strategy(RewindStrategy.parse(args.rewind))
+    given = {name: getattr(args, schema.SETTINGS[name].dest) for name in builder.SETTINGS
+             if schema.SETTINGS[name].flag is not None}
     return builder.configure(**{name: value for name, value in given.items() if value is not None}).build()
 
 

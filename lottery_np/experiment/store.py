@@ -28,8 +28,9 @@ from pathlib import Path
 import numpy as np
 
 from ..files import load_npz, parse_json, save_npz_atomic, write_text_atomic
-from ..pruning import history_from_dicts
+from ..pruning import density as masks_density, history_from_dicts
 from .jobs import METHOD_NAMES, result_key
+from .runner import CONTROLS
 from .settings import BenchmarkSettings
 
 WITH_MASKS = "lottery_ticket"
@@ -145,7 +146,7 @@ def _rounds_of(method: str, pruning_round, settings) -> list:
     """The round of each record a ``method`` job returns (a control job: its own round alone)."""
     if method == "dense":
         return [0]
-    if method in ("random_reinit", "random_mask"):
+    if method in CONTROLS:
         if not isinstance(pruning_round, int) or not 1 <= pruning_round <= settings.rounds:
             raise ValueError(f"pruning_round must be a round 1..{settings.rounds} of the grid, got {pruning_round!r}")
         return [pruning_round]
@@ -193,7 +194,7 @@ def _load_masks(path: Path, owner: Path, settings) -> list[list[np.ndarray]]:
                 raise ValueError(f"{path}: {key} must be a 0/1 mask of shape {shape}, got {mask.dtype} {mask.shape}")
             if r and (mask > masks[-1][layer]).any():
                 raise ValueError(f"{path}: {key} keeps weights that round {r - 1} pruned (masks only lose entries)")
-        kept = sum(int(np.count_nonzero(mask)) for mask in layers) / sum(mask.size for mask in layers)
+        kept = masks_density(layers)
         if kept != density:
             raise ValueError(f"{path}: round {r}'s masks keep {kept!r} of the weights, but the schedule of the "
                              f"settings gives {density!r}")

@@ -16,7 +16,7 @@ from .baseline import MagnitudePruner, PrunedNetwork
 from .controls import random_mask_model, random_reinit_model
 from .loop import NUMERICS_VERSION
 from .lottery import DEFAULT_ACCURACY_TOLERANCE, LotteryTicketPruner
-from .masks import prune_global, prune_layerwise, random_masks
+from .masks import density, prune_global, prune_layerwise, random_masks
 from .options import PrunerBuilder, PruningOptions
 from .record import RoundRecord, history_from_dicts
 from .rewind import RewindStrategy
@@ -34,6 +34,7 @@ __all__ = [
     "RewindStrategy",
     "RoundRecord",
     "WinningTicket",
+    "density",
     "fixed_rate_schedule",
     "global_schedule",
     "history_from_dicts",

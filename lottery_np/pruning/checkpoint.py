@@ -25,6 +25,7 @@ from ..model import Parameters
 from ..files import NpzArchive, json_array, save_npz_atomic
 from .layout import (array_key, layer_shapes, layer_sizes_array, mask_arrays, mask_keys, parameter_arrays,
                      parameter_keys, read_masks, read_parameters)
+from .masks import density as masks_density
 from .record import RoundRecord, read_history
 
 
@@ -158,7 +159,7 @@ def _read_round(archive: NpzArchive, r: int, shapes: list[tuple[int, int]], prev
                 record: RoundRecord) -> FinishedRound:
     """Round ``r`` as the checkpoint holds it, checked: masks only shrink, pruned weights are 0."""
     masks = read_masks(archive, _round_prefix(r), shapes)
-    density = sum(np.count_nonzero(mask) for mask in masks) / sum(mask.size for mask in masks)
+    density = masks_density(masks)
     if density != record.density:
         archive.fail(array_key(_round_prefix(r), "mask", 0), f"and the other masks of round {r} keep {density!r} of "
                                                              f"the weights, but its history row says {record.density!r}")

@@ -12,6 +12,15 @@ from typing import Sequence
 import numpy as np
 
 
+def density(masks: Sequence[np.ndarray]) -> float:
+    """Fraction of the weights that ``masks`` keep, all layers together (as :attr:`MLP.density` counts it).
+
+    >>> density([np.ones((2, 2)), np.zeros((2, 3))])
+    0.4
+    """
+    return sum(int(np.count_nonzero(mask)) for mask in masks) / sum(np.asarray(mask).size for mask in masks)
+
+
 def _layers(weights: Sequence, masks: Sequence) -> tuple[list, list]:
     """``weights`` and ``masks`` as arrays, each layer's mask of its weights' shape (``ValueError`` naming the layer)."""
     weights, masks = [np.asarray(w) for w in weights], [np.asarray(m) for m in masks]

@@ -19,9 +19,6 @@ from .. import schema, validation
 from ..data import rules
 from ..training import TrainingConfig
 
-SCOPES = schema.SCOPES
-PAPER_ITERATIONS = schema.PAPER_ITERATIONS
-DEFAULT_TARGET_SPARSITY = schema.DEFAULT_TARGET_SPARSITY
 _DEFAULT = {setting.name: setting.default for setting in schema.PRUNING}
 _CHECKED = ("pruning_rounds", "scope", "output_rate_factor", "seed")  # the settings without a rule between them
 _OPTION_FIELDS = ("target_sparsity", "pruning_rate") + _CHECKED  # the PruningOptions fields that are settings
@@ -44,7 +41,7 @@ class PruningOptions:
     pruning_rounds: int = _DEFAULT["pruning_rounds"]
     scope: str = _DEFAULT["scope"]
     output_rate_factor: float = _DEFAULT["output_rate_factor"]
-    training: TrainingConfig = field(default_factory=lambda: TrainingConfig(iterations=PAPER_ITERATIONS))
+    training: TrainingConfig = field(default_factory=lambda: TrainingConfig(iterations=schema.PAPER_ITERATIONS))
     seed: int = _DEFAULT["seed"]
     validation_data: Optional[tuple] = None
     pruning_rate: Optional[float] = _DEFAULT["pruning_rate"]
@@ -55,7 +52,7 @@ class PruningOptions:
                                           f"not both, got target_sparsity={self.target_sparsity!r}, "
                                           f"pruning_rate={self.pruning_rate!r}")
         if self.pruning_rate is None:
-            sparsity = DEFAULT_TARGET_SPARSITY if self.target_sparsity is None else self.target_sparsity
+            sparsity = schema.DEFAULT_TARGET_SPARSITY if self.target_sparsity is None else self.target_sparsity
             object.__setattr__(self, "target_sparsity", schema.check("target_sparsity", sparsity))
         else:
             object.__setattr__(self, "pruning_rate", schema.check("pruning_rate", self.pruning_rate))
@@ -148,7 +145,7 @@ class PrunerBuilder:
     def _build_options(self) -> PruningOptions:
         training = {s.name: self._values[s.name] for s in schema.TRAINING if s.name in self._values}
         if "iterations" not in training and "epochs" not in training:
-            training["iterations"] = PAPER_ITERATIONS
+            training["iterations"] = schema.PAPER_ITERATIONS
         options = {name: self._values[name] for name in _OPTION_FIELDS if name in self._values}
         return PruningOptions(**options, training=TrainingConfig(**training), validation_data=self._validation_data)
 

@@ -10,6 +10,7 @@ from ..model import MLP, Parameters, apply_mask
 from ..files import NpzArchive, json_array, save_npz_atomic
 from .layout import (layer_shapes, layer_sizes_array, mask_arrays, mask_keys, parameter_arrays, parameter_keys,
                      read_masks, read_parameters)
+from .masks import density as masks_density
 from .record import RoundRecord, read_history
 
 
@@ -104,7 +105,7 @@ class WinningTicket:
                                  f"got {meta['pruning_round']}")
         shapes = layer_shapes(sizes)
         masks = read_masks(archive, "", shapes)
-        density = sum(int(mask.sum()) for mask in masks) / sum(mask.size for mask in masks)
+        density = masks_density(masks)
         if density != history[meta["pruning_round"]].density:
             archive.fail("mask_0", f"and the other masks keep {density!r} of the weights, but the history row of "
                                    f"round {meta['pruning_round']} says {history[meta['pruning_round']].density!r}")
