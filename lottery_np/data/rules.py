@@ -75,11 +75,12 @@ def features_of(name: str, X: ArrayLike) -> np.ndarray:
     # min and max propagate NaN and reach any infinity, so they find a non-finite
     # value without allocating a boolean array as large as X; only a bad X pays for
     # the search of its first bad position.
-    if X.size and not (np.isfinite(X.min()) and np.isfinite(X.max())):
+    lowest, highest = (X.min(), X.max()) if X.size else (0.0, 0.0)
+    if not (np.isfinite(lowest) and np.isfinite(highest)):
         row, column = np.argwhere(~np.isfinite(X))[0]
         raise ValueError(f"{name} holds {X[row, column]} at row {row}, column {column}; "
                          "remove or impute non-finite values before training")
-    if X.size and max(-X.min(), X.max()) > FLOAT32_MAX:  # float64 values that become inf in float32
+    if max(-lowest, highest) > FLOAT32_MAX:  # float64 values that become inf in float32
         row, column = np.argwhere(np.abs(X) > FLOAT32_MAX)[0]
         raise ValueError(f"{name} holds {X[row, column]} at row {row}, column {column}, beyond float32's range "
                          f"(+-{FLOAT32_MAX:.4g}), in which the network computes; rescale the features")
