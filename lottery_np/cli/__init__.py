@@ -1,12 +1,14 @@
 """The ``lottery-np`` command line (also ``python -m lottery_np``).
 
-Three commands:
+Four commands:
 
 * ``lottery-np find-ticket ...`` -- iterative magnitude pruning with rewinding on one
   dataset; the run folder ends up holding the ticket, its history and the plots
   (:mod:`.find_ticket`, :mod:`.run_folder`);
 * ``lottery-np benchmark ...`` -- the paper's experiments, with the options of
   :mod:`lottery_np.experiment.command` (also ``benchmarks/lth_vs_magnitude.py``);
+* ``lottery-np instability [RUN_DIR] ...`` -- instability analysis of a ``find-ticket`` run's
+  tickets, or of a network from scratch (:mod:`lottery_np.analysis.command`);
 * ``lottery-np plot RUN_DIR`` -- redraw the plots of a finished ``find-ticket`` run.
 
 A mistake on the command line or in the data costs the user one line on stderr,
@@ -20,6 +22,7 @@ from pathlib import Path
 from typing import NoReturn, Optional, Sequence
 
 from .. import __version__
+from ..analysis import command as instability
 from ..data import DatasetNotFoundError
 from ..experiment import command as benchmark
 from ..failure import DidNotLearnError, TrainingDivergedError
@@ -42,7 +45,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The ``lottery-np`` parser with its three sub-commands."""
+    """The ``lottery-np`` parser with its four sub-commands."""
     parser = _Parser(prog=PROG, description="The Lottery Ticket Hypothesis (Frankle & Carbin, 2019), "
                                             "in NumPy and Numba.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -53,6 +56,11 @@ def build_parser() -> argparse.ArgumentParser:
         description=benchmark.DESCRIPTION,
     ))
     benchmark_parser.set_defaults(command_parser=benchmark_parser)  # reports the benchmark's bad settings
+    instability_parser = instability.build_parser(commands.add_parser(
+        "instability", help="instability analysis: the error barrier between two copies trained from iteration k",
+        description=instability.DESCRIPTION,
+    ))
+    instability_parser.set_defaults(command_parser=instability_parser)
     plot = commands.add_parser("plot", help="redraw the plots of a find-ticket run",
                                description="Redraw the plots of a finished find-ticket run folder.")
     plot.add_argument("run_dir", metavar="RUN_DIR", type=Path, help="the --out folder of a finished find-ticket run")
@@ -80,6 +88,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         if args.command == "benchmark":
             return benchmark.run(args, args.command_parser)
+        if args.command == "instability":
+            return instability.run(args, args.command_parser)
         if args.command == "plot":
             return _plot(args.run_dir)
         return find_ticket.run(args, argv)

@@ -20,21 +20,29 @@ command line::
     lottery-np benchmark --dataset mnist --seeds 0 1 2 --n-jobs 2 --out results/mnist
     lottery-np benchmark --dataset mnist --seeds 0 1 2 --n-jobs 2 --out results/mnist --resume
 """
+from . import cluster
 from .command import build_parser, main, options_from_args, run
-from .jobs import Job, run_job
-from .runner import run_benchmark
+from .jobs import REINIT_SEED_OFFSET, Job, exit_with_parent, load_data, run_job
+from .runner import run_benchmark, run_phases
+from .store import open_jobs_folder
 from .settings import FULL, METHODS, QUICK, BenchmarkSettings
 
 __all__ = [
     "FULL",
     "METHODS",
     "QUICK",
+    "REINIT_SEED_OFFSET",
     "BenchmarkSettings",
     "Job",
     "build_parser",
+    "cluster",
+    "exit_with_parent",
+    "load_data",
     "main",
     "options_from_args",
     "run",
+    "open_jobs_folder",
     "run_benchmark",
     "run_job",
+    "run_phases",
 ]

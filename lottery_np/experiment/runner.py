@@ -60,9 +60,9 @@ def job_count(settings: BenchmarkSettings) -> int:
     return len(settings.seeds) * (len(PHASE_ONE) + settings.rounds * len(CONTROLS))
 
 
-def run_jobs(jobs: list[Job], settings: BenchmarkSettings, n_jobs: int = 1, backend: Optional[str] = None,
+def run_jobs(jobs: list, settings, n_jobs: int = 1, backend: Optional[str] = None,
              progress: bool = True, description: str = "jobs",
-             on_result: Optional[Callable[[dict], object]] = None) -> list[dict]:
+             on_result: Optional[Callable[[dict], object]] = None, run: Callable = run_job) -> list[dict]:
     """Run ``jobs`` in parallel and return their result dicts (in completion order).
 
     Parameters
@@ -77,8 +77,10 @@ def run_jobs(jobs: list[Job], settings: BenchmarkSettings, n_jobs: int = 1, back
         A progress bar over finished jobs (in a log: one line per job).
     on_result : callable, optional
         Called with each result as soon as it arrives, before the next one is awaited.
+    run : callable
+        ``run(job, settings) -> dict``, a pure function (default: the benchmark's :func:`.jobs.run_job`).
     """
-    calls = (delayed(run_job)(job, settings) for job in jobs)
+    calls = (delayed(run)(job, settings) for job in jobs)
     try:
         results = Parallel(n_jobs=n_jobs, backend=backend, return_as="generator_unordered")(calls)
     except ValueError as error:  # a backend that cannot stream results: they arrive all at once
@@ -121,9 +123,10 @@ def run_benchmark(settings: BenchmarkSettings, n_jobs: int = 1, backend: Optiona
                   key=lambda run: (METHODS.index(run["method"]), run["seed"], run.get("pruning_round", 0)))
 
 
-def run_phases(settings, phase_one: list[Job], plan_phase_two: Callable[[dict], list[Job]], n_jobs: int = 1,
+def run_phases(settings, phase_one: list, plan_phase_two: Callable[[dict], list], n_jobs: int = 1,
                backend: Optional[str] = None, progress: bool = True, finished: Sequence[dict] = (),
-               on_result: Optional[Callable[[dict], object]] = None) -> dict[tuple, dict]:
+               on_result: Optional[Callable[[dict], object]] = None, run: Callable = run_job,
+               key: Callable[[dict], tuple] = result_key) -> dict[tuple, dict]:
     """Run the jobs of ``phase_one``, then those ``plan_phase_two`` plans from its results; skip ``finished`` ones.
 
     Parameters
@@ -134,18 +137,21 @@ def run_phases(settings, phase_one: list[Job], plan_phase_two: Callable[[dict], 
         Takes the results so far, keyed by :attr:`Job.key`, and returns the second phase's jobs.
     finished, on_result
         As :func:`run_benchmark` takes them.
+    run, key
+        The grid's job function (as :func:`run_jobs` takes it) and the key of a job's result
+        (``key(result) == job.key``); default: the benchmark's.
 
     Returns
     -------
     dict
         Every result of both phases, keyed by :attr:`Job.key`.
     """
-    results = {result_key(run): run for run in finished}
+    results = {key(result): result for result in finished}
 
-    def run_missing(jobs: list[Job], description: str) -> None:
+    def run_missing(jobs: list, description: str) -> None:
         missing = [job for job in jobs if job.key not in results]
-        for run in run_jobs(missing, settings, n_jobs, backend, progress, description, on_result):
-            results[result_key(run)] = run
+        for result in run_jobs(missing, settings, n_jobs, backend, progress, description, on_result, run):
+            results[key(result)] = result
 
     run_missing(phase_one, "methods")
     run_missing(plan_phase_two(results), "controls")

@@ -13,6 +13,7 @@ The pieces, in the order data flows through them:
 * :mod:`.controls` -- random reinitialization and random masks.
 """
 from .baseline import MagnitudePruner, PrunedNetwork
+from .checkpoint import FinishedRound, RunState, read_checkpoint
 from .controls import random_mask_model, random_reinit_model
 from .loop import NUMERICS_VERSION
 from .lottery import DEFAULT_ACCURACY_TOLERANCE, LotteryTicketPruner
@@ -25,6 +26,7 @@ from .ticket import WinningTicket
 
 __all__ = [
     "DEFAULT_ACCURACY_TOLERANCE",
+    "FinishedRound",
     "LotteryTicketPruner",
     "MagnitudePruner",
     "NUMERICS_VERSION",
@@ -33,6 +35,7 @@ __all__ = [
     "PruningOptions",
     "RewindStrategy",
     "RoundRecord",
+    "RunState",
     "WinningTicket",
     "density",
     "fixed_rate_schedule",
@@ -44,4 +47,5 @@ __all__ = [
     "random_mask_model",
     "random_masks",
     "random_reinit_model",
+    "read_checkpoint",
 ]

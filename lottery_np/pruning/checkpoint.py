@@ -134,13 +134,41 @@ def load_checkpoint(path: str | os.PathLike, fingerprint: dict, also_accepted: O
     if history and fingerprint["rewind"].startswith("iteration:") and not meta["has_snapshot"]:
         archive.fail("meta", f"has no snapshot, which a finished dense round of a {fingerprint['rewind']} run "
                              "always saves")
-    archive.require(_keys(len(sizes) - 1, len(history), meta["has_snapshot"]))
-    shapes = layer_shapes(sizes)
-    state = RunState(initial=read_parameters(archive, "initial_", shapes))
+    state = _read_state(archive, sizes, history, meta["has_snapshot"])
     if digest(*state.initial.weights, *state.initial.biases) != fingerprint["initial_weights"]:
         archive.fail(array_key("initial_", "weights", 0), "and the other initial arrays are not the initialization "
                                                           "the run's settings record (their digest differs)")
-    if meta["has_snapshot"]:
+    return state
+
+
+def read_checkpoint(path: str | os.PathLike) -> RunState:
+    """Every finished round of the checkpoint at ``path``, whatever settings wrote it: to look at a run, not resume it.
+
+    The arrays are checked as :func:`load_checkpoint` checks them (masks of 0/1 that only lose
+    entries, pruned weights exactly 0, the history's densities); the settings are not.
+
+    Raises
+    ------
+    ValueError
+        If an older lottery_np wrote it in another layout.
+    CorruptFileError
+        Naming the file and the key, if the file is not a checkpoint or an array is not what a run writes.
+    """
+    archive = NpzArchive(path, "pruning checkpoint")
+    if _OLD_LAYOUT_KEY in archive.keys:
+        raise ValueError(f"{path} was written by an older lottery_np (its arrays are named like {_OLD_LAYOUT_KEY}), "
+                         "whose layout this version does not read")
+    meta = archive.json("meta", {"fingerprint": dict, "history": list, "has_snapshot": bool})
+    history = read_history(archive, "meta", meta["history"])
+    return _read_state(archive, archive.layer_sizes("layer_sizes"), history, meta["has_snapshot"])
+
+
+def _read_state(archive: NpzArchive, sizes, history: list[RoundRecord], has_snapshot: bool) -> RunState:
+    """The initialization, the snapshot (if ``has_snapshot``) and every round of ``history``, each checked."""
+    archive.require(_keys(len(sizes) - 1, len(history), has_snapshot))
+    shapes = layer_shapes(sizes)
+    state = RunState(initial=read_parameters(archive, "initial_", shapes))
+    if has_snapshot:
         state.rewind_snapshot = read_parameters(archive, "snapshot_", shapes)
     for r, record in enumerate(history):
         state.rounds.append(_read_round(archive, r, shapes, state.rounds[-1].masks if r else None, record))
