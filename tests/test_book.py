@@ -1,6 +1,6 @@
-"""The book chapter cannot go stale: its code runs, its links resolve, its commands exist.
+"""The book's chapters cannot go stale: their code runs, their links resolve, their commands exist.
 
-``book/lottery-ticket-pruning.md`` is read like a notebook: every ```python block is
+Each chapter of :data:`CHAPTERS` is read like a notebook: every ```python block is
 executed in order, in one shared namespace, in a fresh interpreter with
 ``LOTTERY_NP_BOOK_SMALL=1`` (the chapter reads it and shrinks every run to seconds).
 A failure names the block and its line in the chapter, and the traceback points at
@@ -21,6 +21,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
 CHAPTER = BOOK / "lottery-ticket-pruning.md"
+CHAPTERS = [CHAPTER, BOOK / "stability.md"]
+"""Every chapter, in reading order; each one's python blocks form one program."""
 
 # A fenced block: an opening ``` line with an optional language, the body, a closing ``` line.
 FENCE = re.compile(r"^```([\w+-]*)[ \t]*\n(.*?)^```[ \t]*$", re.DOTALL | re.MULTILINE)
@@ -73,11 +75,11 @@ def chapter_env(tmp_path: Path, small: bool) -> dict[str, str]:
     return env
 
 
-def run_chapter(tmp_path: Path, small: bool, timeout: float) -> subprocess.CompletedProcess:
-    """Execute the chapter's python blocks in a fresh interpreter inside ``tmp_path``."""
+def run_chapter(tmp_path: Path, small: bool, timeout: float, chapter: Path = CHAPTER) -> subprocess.CompletedProcess:
+    """Execute ``chapter``'s python blocks in a fresh interpreter inside ``tmp_path``."""
     return subprocess.run(
-        [sys.executable, "-c", RUNNER, str(CHAPTER)],
-        input=json.dumps(code_blocks("python")), capture_output=True, text=True,
+        [sys.executable, "-c", RUNNER, str(chapter)],
+        input=json.dumps(code_blocks("python", chapter)), capture_output=True, text=True,
         cwd=tmp_path, env=chapter_env(tmp_path, small), timeout=timeout,
     )
 
@@ -88,9 +90,13 @@ def check_run(process: subprocess.CompletedProcess) -> None:
         pytest.fail(f"the chapter's code failed:\n{process.stdout[-6000:]}\n{process.stderr[-6000:]}")
 
 
-def test_chapter_has_python_blocks_that_parse():
-    blocks = code_blocks("python")
-    assert len(blocks) >= 10, f"expected the chapter's walkthrough in >= 10 python blocks, found {len(blocks)}"
+each_chapter = pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda path: path.stem)
+
+
+@each_chapter
+def test_chapter_has_python_blocks_that_parse(chapter):
+    blocks = code_blocks("python", chapter)
+    assert len(blocks) >= 5, f"expected the chapter's walkthrough in >= 5 python blocks, found {len(blocks)}"
     for line, code in blocks:
         try:
             ast.parse(code)
@@ -98,20 +104,23 @@ def test_chapter_has_python_blocks_that_parse():
             pytest.fail(f"python block at chapter line {line}: {error}")
 
 
-def test_chapter_code_runs_top_to_bottom(tmp_path):
+@each_chapter
+def test_chapter_code_runs_top_to_bottom(tmp_path, chapter):
     """Every python block, in order, in one namespace, at the small size (about half a minute)."""
-    check_run(run_chapter(tmp_path, small=True, timeout=600))
+    check_run(run_chapter(tmp_path, small=True, timeout=600, chapter=chapter))
 
 
 @pytest.mark.slow
-def test_chapter_code_runs_at_full_size(tmp_path):
+@each_chapter
+def test_chapter_code_runs_at_full_size(tmp_path, chapter):
     """The chapter as a student runs it: MNIST if it is on disk, else the digits (minutes)."""
-    check_run(run_chapter(tmp_path, small=False, timeout=3600))
+    check_run(run_chapter(tmp_path, small=False, timeout=3600, chapter=chapter))
 
 
-def test_fences_are_balanced_and_labelled():
+@each_chapter
+def test_fences_are_balanced_and_labelled(chapter):
     """Every code fence names its language, so no shell command is mistaken for python or vice versa."""
-    text = CHAPTER.read_text(encoding="utf-8")
+    text = chapter.read_text(encoding="utf-8")
     fences = [line for line in text.splitlines() if line.startswith("```")]
     assert len(fences) % 2 == 0, "unbalanced ``` fences"
     openers = fences[0::2]
@@ -120,9 +129,10 @@ def test_fences_are_balanced_and_labelled():
     assert {fence[3:].strip() for fence in openers} <= {"python", "bash", "text"}
 
 
-def test_relative_links_resolve():
+@each_chapter
+def test_relative_links_resolve(chapter):
     """Links to files exist; the benchmark's figures are checked once book/figures/ exists."""
-    text = CHAPTER.read_text(encoding="utf-8")
+    text = chapter.read_text(encoding="utf-8")
     missing, pending = [], []
     for target in LINK.findall(text):
         path = (BOOK / target.split("#")[0]).resolve()
@@ -132,15 +142,15 @@ def test_relative_links_resolve():
             pending.append(target)
         else:
             missing.append(target)
-    assert not missing, f"broken links in {CHAPTER.name}: {missing}"
+    assert not missing, f"broken links in {chapter.name}: {missing}"
     if pending:
         pytest.skip(f"book/figures/ not generated yet: {pending}")
 
 
-def _commands() -> list[list[str]]:
-    """The shell commands of the chapter's bash blocks, continuation lines joined, comments dropped."""
+def _commands(chapter: Path) -> list[list[str]]:
+    """The shell commands of ``chapter``'s bash blocks, continuation lines joined, comments dropped."""
     commands = []
-    for _, code in code_blocks("bash"):
+    for _, code in code_blocks("bash", chapter):
         for line in code.replace("\\\n", " ").splitlines():
             words = shlex.split(line, comments=True)
             if words:
@@ -152,10 +162,11 @@ def _options(words: list[str]) -> list[str]:
     return [word.split("=")[0] for word in words if word.startswith("--")]
 
 
-def test_shell_commands_name_real_scripts_and_options():
+@each_chapter
+def test_shell_commands_name_real_scripts_and_options(chapter):
     """``python some/script.py --opt`` and ``lottery-np CMD --opt``: the script, command and options exist."""
     checked = 0
-    for words in _commands():
+    for words in _commands(chapter):
         if "python" in words and any(w.endswith(".py") for w in words):
             script = next(w for w in words if w.endswith(".py"))
             assert (ROOT / script).is_file(), f"the chapter runs {script}, which does not exist"

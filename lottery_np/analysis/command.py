@@ -23,10 +23,10 @@ from types import MappingProxyType
 from typing import Optional, Sequence
 
 from ..config import TrainingConfig
-from ..experiment import cluster, load_data, open_jobs_folder, run_phases
+from ..experiment import cluster, load_data, open_jobs_folder
 from ..files import owned_folder, parse_json
 from ..pruning import read_checkpoint
-from .grid import InstabilitySettings, imp_result, job_count, plan_imp, plan_sparse, result_key, run_path_job
+from .grid import InstabilitySettings, imp_result, job_count, result_key, run_instability
 from .store import load_results, save_result
 
 DESCRIPTION = ("Instability analysis (Frankle, Dziugaite, Roy & Carbin, 2020): train two copies of a network from "
@@ -164,12 +164,9 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
               f"{job_count(settings)} jobs" + (f", resumed {len(finished)}" if args.resume else ""))
         with cluster.connect(**connection) as workers:
             start = time.perf_counter()
-            results = run_phases(settings, plan_imp(settings), functools.partial(plan_sparse, settings),
-                                 workers.n_jobs, progress=args.progress, finished=finished,
-                                 on_result=functools.partial(save_result, folder, settings), run=run_path_job,
-                                 key=result_key)
+            runs = run_instability(settings, workers.n_jobs, progress=args.progress, finished=finished,
+                                   on_result=functools.partial(save_result, folder, settings))
             wall_time = time.perf_counter() - start
-        runs = list(results.values())
         print(format_table(runs, settings))
         print(f"wall time {wall_time:.0f} s for {len(runs) - len(finished)} jobs ({len(finished)} resumed)")
         for path in write_report(args.out, settings, runs, wall_time, workers):

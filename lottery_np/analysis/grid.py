@@ -25,14 +25,14 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import NamedTuple, Optional
+from typing import Callable, NamedTuple, Optional, Sequence
 
 import numpy as np
 
 from .. import validation
 from ..config import TrainingConfig
 from ..engine import SampleBlocks, threads
-from ..experiment import REINIT_SEED_OFFSET, exit_with_parent, load_data
+from ..experiment import REINIT_SEED_OFFSET, exit_with_parent, load_data, run_phases
 from ..model import MLP
 from ..pruning import LotteryTicketPruner, RunState, random_masks, read_checkpoint
 from .barrier import PATH_POINTS, linear_path
@@ -181,6 +181,30 @@ def job_count(settings: InstabilitySettings) -> int:
     if settings.pruning_rounds:
         per_seed += 1 + len(ticket_cells(settings)) + len(settings.rounds) * len(CONTROLS)
     return len(settings.seeds) * per_seed
+
+
+def run_instability(settings: InstabilitySettings, n_jobs: int = 1, backend: Optional[str] = None,
+                    progress: bool = True, finished: Sequence[dict] = (),
+                    on_result: Optional[Callable[[dict], object]] = None) -> list[dict]:
+    """Run the whole grid (skipping ``finished`` results) and return every job's result.
+
+    The numbers do not depend on ``n_jobs`` or ``backend``: every job is a pure, single-threaded
+    function of the settings. ``on_result`` is called with each new result as it arrives (the
+    command line saves it there). Results come sorted by method, seed, round and ``k``, IMP first.
+
+    Examples
+    --------
+    >>> settings = InstabilitySettings(dataset="digits", layer_sizes=(64, 20, 10),
+    ...                                training=TrainingConfig(iterations=40, eval_every=20), seeds=(0,),
+    ...                                rewind_iterations=(0, 10), points=3)
+    >>> [(run["method"], run["rewind_iteration"]) for run in run_instability(settings, progress=False)]
+    [('dense', 0), ('dense', 10)]
+    """
+    results = run_phases(settings, plan_imp(settings), lambda done: plan_sparse(settings, done), n_jobs, backend,
+                         progress, finished, on_result, run=run_path_job, key=result_key)
+    order = ("imp", *METHODS)
+    return sorted(results.values(), key=lambda run: (order.index(run["method"]), run["seed"],
+                                                      run.get("pruning_round") or 0, run.get("rewind_iteration") or 0))
 
 
 def run_path_job(job: PathJob, settings: InstabilitySettings) -> dict:
