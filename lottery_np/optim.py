@@ -129,6 +129,50 @@ class Optimizer:
         for param, grad, state, indices in zip(flat, compact, self._state, active):
             self._update(param, grad, state, indices, constants)
 
+    def remap(self, old_orders: Sequence[Optional[np.ndarray]], new_orders: Sequence[Optional[np.ndarray]],
+              sizes: Sequence[int]) -> None:
+        """Carry the state over to another set of entries of the same parameters (a connectivity update).
+
+        ``old_orders[i]`` and ``new_orders[i]`` are the flat indices of parameter ``i`` (of ``sizes[i]``
+        entries) that the state's entries belong to, before and after; None means every entry, in order.
+        An entry in both keeps its state; an entry only in the new set starts from zero (a grown
+        weight, as RigL grows it); the step count is kept. Nothing happens before the first step.
+
+        Raises
+        ------
+        ValueError
+            If the lists differ in length from the state, or an old order does not match the state's size.
+
+        Examples
+        --------
+        >>> sgd = SGD(0.1)
+        >>> sgd.step([np.zeros(4)], [np.arange(1.0, 3.0)], [np.array([0, 2])])   # entries 0 and 2
+        >>> sgd.remap([np.array([0, 2])], [np.array([2, 3])], [4])               # 0 dropped, 3 grown
+        >>> sgd.state[0]["velocity"]
+        array([-0.2,  0. ])
+        """
+        if self._state is None:
+            return
+        if not len(old_orders) == len(new_orders) == len(sizes) == len(self._state):
+            raise ValueError(f"remap needs one old order, new order and size per parameter ({len(self._state)}), "
+                             f"got {len(old_orders)}, {len(new_orders)} and {len(sizes)}")
+        state, counts = [], []
+        for i, (arrays, old, new, size) in enumerate(zip(self._state, old_orders, new_orders, sizes)):
+            old = np.arange(size) if old is None else np.asarray(old)
+            new = np.arange(size) if new is None else np.asarray(new)
+            if old.size != self._sizes[i]:
+                raise ValueError(f"the old order of parameter {i} has {old.size} entries, its state {self._sizes[i]}")
+            position = np.full(size, -1, dtype=np.int64)
+            position[old] = np.arange(old.size)
+            source = position[new]
+            kept = source >= 0
+            fresh = self._new_state(new.size, arrays[0].dtype)
+            for k in range(len(self.STATE)):  # the named state; anything after it is scratch
+                fresh[k][kept] = arrays[k][source[kept]]
+            state.append(fresh)
+            counts.append(new.size)
+        self._state, self._sizes, self._checked = state, counts, [None] * len(state)
+
     def _indices(self, i: int, indices, size: int) -> Optional[np.ndarray]:
         """``active[i]`` checked: flat integer indices within a parameter of ``size`` entries.
 

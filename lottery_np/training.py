@@ -99,6 +99,7 @@ def train(
     start_iteration: int = 0,
     progress: bool = False,
     description: str = "training",
+    rewiring=None,
 ) -> TrainingResult:
     """Train ``model`` in place with mini-batches and record its learning curve.
 
@@ -124,6 +125,10 @@ def train(
         Show a progress bar over the iterations (on a terminal only: a log gets no line per iteration).
     description : str
         The progress bar's label.
+    rewiring : lottery_np.sparse.Rewiring, optional
+        Dynamic sparse training: after every iteration it is ``due`` at, it moves the model's
+        connections and returns the training step for the new masks (:mod:`lottery_np.sparse`).
+        The model's masks change during the run; every layer keeps its count.
 
     Returns
     -------
@@ -153,7 +158,10 @@ def train(
         try:
             log.observe(start_iteration, snapshot=start_iteration in snapshot_at, evaluate=True)
             for iteration, batch in batches(seed, len(data.X_train), config.batch_size, start_iteration, total):
-                log.batch_loss(iteration, step(data.X_train[batch], data.y_train[batch]))
+                X, y = data.X_train[batch], data.y_train[batch]
+                log.batch_loss(iteration, step(X, y))
+                if rewiring is not None and rewiring.due(iteration):
+                    step = log.step = rewiring.update(step, X, y, iteration)
                 if log.observe(iteration, snapshot=iteration in snapshot_at,
                                evaluate=iteration % config.eval_every == 0 or iteration == total):
                     bar.set_postfix(val_acc=f"{log.curve.val_accuracy[-1]:.4f}")

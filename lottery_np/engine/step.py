@@ -49,21 +49,28 @@ class TrainingStep:
     model : MLP
         Updated in place; its masks must not change while the step is in use.
     optimizer : Optimizer
-        Fresh or reset: its state will follow this step's parameters.
+        Fresh or reset: its state will follow this step's parameters (unless ``carried``).
+    carried : bool
+        The optimizer's state is carried over from another step by :func:`training_step`.
 
     Raises
     ------
     ValueError
-        If the optimizer already holds state.
+        If the optimizer already holds state and is not ``carried``.
     """
 
-    def __init__(self, model: MLP, optimizer: Optimizer):
-        if optimizer.iterations:
+    def __init__(self, model: MLP, optimizer: Optimizer, carried: bool = False):
+        if optimizer.iterations and not carried:
             raise ValueError(f"the optimizer has taken {optimizer.iterations} steps already; a training step "
                              "needs a fresh one (or call optimizer.reset())")
         self.model = model
         self.optimizer = optimizer
         self._patterns = model.patterns
+
+    def state_order(self) -> list[Optional[np.ndarray]]:
+        """Per parameter the optimizer steps (weights, then biases): the flat indices its state entries
+        belong to, in order; None for a parameter updated whole."""
+        raise NotImplementedError
 
     def __call__(self, X: np.ndarray, y: np.ndarray) -> float:
         """Update the model on the batch ``(X, y)`` and return the batch's loss before the update.
@@ -80,6 +87,11 @@ class TrainingStep:
 
     def sync(self) -> None:
         """Bring ``model.weights`` up to date (they always are, unless the step keeps them elsewhere)."""
+
+    @property
+    def synced(self) -> bool:
+        """Whether ``model.weights`` holds every update taken."""
+        return True
 
     def _update(self, X: np.ndarray, y: np.ndarray) -> float:
         raise NotImplementedError
@@ -102,12 +114,15 @@ class LayerwiseStep(TrainingStep):
         lets each layer's density choose.
     """
 
-    def __init__(self, model: MLP, optimizer: Optimizer, path: Optional[str] = None):
+    def __init__(self, model: MLP, optimizer: Optimizer, path: Optional[str] = None, carried: bool = False):
         check_path(path)
-        super().__init__(model, optimizer)
+        super().__init__(model, optimizer, carried)
         self.path = path
         # None marks a fully dense tensor (an unpruned layer, every bias): the optimizer's contiguous loop.
         self._active = [None if p.is_dense else p.active for p in self._patterns] + [None] * model.n_layers
+
+    def state_order(self) -> list[Optional[np.ndarray]]:
+        return list(self._active)
 
     def _update(self, X: np.ndarray, y: np.ndarray) -> float:
         model = self.model
@@ -129,10 +144,10 @@ class PackedSparseStep(TrainingStep):
     float32 rounding.
     """
 
-    def __init__(self, model: MLP, optimizer: Optimizer):
+    def __init__(self, model: MLP, optimizer: Optimizer, carried: bool = False):
         if model.dtype != np.float32:
             raise ValueError(f"the packed sparse step runs float32 networks only, got {model!r}")
-        super().__init__(model, optimizer)
+        super().__init__(model, optimizer, carried)
         self._values = [p.gather_by_output(w) for p, w in zip(self._patterns, model.weights)]  # copies
         self._backprop = FusedBackprop(model.layer_sizes, self._patterns)
         self._stale = False
@@ -146,6 +161,13 @@ class PackedSparseStep(TrainingStep):
             self._stale = True
         return loss
 
+    def state_order(self) -> list[Optional[np.ndarray]]:
+        return [p.csc_active for p in self._patterns] + [None] * self.model.n_layers
+
+    @property
+    def synced(self) -> bool:
+        return not self._stale
+
     def sync(self) -> None:
         """Write the packed weights back into ``model.weights``."""
         if self._stale:
@@ -155,28 +177,43 @@ class PackedSparseStep(TrainingStep):
 
 
 def training_step(model: MLP, optimizer: Optimizer, path: Optional[str] = None, *,
-                  packed: Optional[bool] = None) -> TrainingStep:
+                  packed: Optional[bool] = None, carry_from: Optional[TrainingStep] = None) -> TrainingStep:
     """The training step for ``model``: packed and fused when it is sparse enough, layer by layer otherwise.
 
     Parameters
     ----------
     model : MLP
     optimizer : Optimizer
-        Fresh or reset.
+        Fresh or reset, unless ``carry_from`` is given.
     path : {None, "dense", "sparse", "reference"}
         A :class:`LayerwiseStep` with every layer product on that path (the kernels' sense of the word).
     packed : bool, optional
         True: the :class:`PackedSparseStep` (float32 only); False: a :class:`LayerwiseStep`.
         None: :func:`lottery_np.engine.kernels.use_fused_step` decides from the model's density
         and dtype, unless ``path`` is given.
+    carry_from : TrainingStep, optional
+        The step of ``model`` and ``optimizer`` before its masks changed (a connectivity update of
+        dynamic sparse training), synced before they changed: the optimizer's state moves to the
+        new masks' entries (``optimizer.remap``): an entry kept keeps its state, a new entry
+        starts from zero.
 
     Raises
     ------
     ValueError
-        If ``path`` is unknown, or given with ``packed=True``.
+        If ``path`` is unknown, or given with ``packed=True``, or ``carry_from`` steps another
+        model or optimizer, or holds updates not synced into the model.
     """
     if packed and path is not None:
         raise ValueError(f"the packed step runs its own fused kernel: give no path, got path={path!r}")
+    if carry_from is not None and (carry_from.model is not model or carry_from.optimizer is not optimizer):
+        raise ValueError("carry_from must be a step of the same model and optimizer")
+    if carry_from is not None and not carry_from.synced:
+        raise ValueError("carry_from holds updates the model does not have: sync() it before changing the masks")
     if packed is None:
         packed = path is None and use_fused_step(model.density, model.dtype)
-    return PackedSparseStep(model, optimizer) if packed else LayerwiseStep(model, optimizer, path)
+    carried = carry_from is not None
+    step = PackedSparseStep(model, optimizer, carried) if packed else LayerwiseStep(model, optimizer, path, carried)
+    if carried:
+        sizes = [w.size for w in model.weights] + [b.size for b in model.biases]
+        optimizer.remap(carry_from.state_order(), step.state_order(), sizes)
+    return step

@@ -10,11 +10,14 @@ The pieces, in the order data flows through them:
 * :mod:`.lottery` -- :class:`LotteryTicketPruner`, returning a :class:`WinningTicket` (:mod:`.ticket`);
   tickets and checkpoints share one file layout (:mod:`.layout`);
 * :mod:`.baseline` -- :class:`MagnitudePruner`, prune-and-fine-tune without rewinding;
-* :mod:`.controls` -- random reinitialization and random masks.
+* :mod:`.controls` -- random reinitialization and random masks;
+* :mod:`.distribution` -- how many weights each layer keeps when a mask is drawn before training
+  (uniform, Erdős–Rényi), random masks of those counts, and shuffling a mask within its layers.
 """
 from .baseline import MagnitudePruner, PrunedNetwork
 from .checkpoint import FinishedRound, RunState, read_checkpoint
 from .controls import random_mask_model, random_reinit_model
+from .distribution import DISTRIBUTIONS, layer_counts, random_masks_at, shuffle_masks
 from .loop import NUMERICS_VERSION
 from .lottery import DEFAULT_ACCURACY_TOLERANCE, LotteryTicketPruner
 from .masks import density, prune_global, prune_layerwise, random_masks
@@ -26,6 +29,7 @@ from .ticket import WinningTicket
 
 __all__ = [
     "DEFAULT_ACCURACY_TOLERANCE",
+    "DISTRIBUTIONS",
     "FinishedRound",
     "LotteryTicketPruner",
     "MagnitudePruner",
@@ -41,11 +45,14 @@ __all__ = [
     "fixed_rate_schedule",
     "global_schedule",
     "history_from_dicts",
+    "layer_counts",
     "layerwise_schedule",
     "prune_global",
     "prune_layerwise",
     "random_mask_model",
     "random_masks",
+    "random_masks_at",
     "random_reinit_model",
     "read_checkpoint",
+    "shuffle_masks",
 ]
