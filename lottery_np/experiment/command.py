@@ -19,8 +19,8 @@ from ..files import owned_folder
 from ..validation import SettingError
 from . import cluster
 from .jobs import load_data
-from .runner import job_count, run_benchmark
-from .settings import FULL, QUICK, BenchmarkSettings
+from .runner import check_methods, job_count, run_benchmark
+from .settings import ALL_METHODS, FULL, METHODS, QUICK, BenchmarkSettings
 from .store import load_jobs, open_jobs_folder, save_job
 
 DESCRIPTION = "Winning tickets vs magnitude pruning vs random controls, over several seeds (LeNet-300-100)."
@@ -49,6 +49,9 @@ def build_parser(parser: Optional[argparse.ArgumentParser] = None) -> argparse.A
                         help="late rewinding to this iteration of the dense run (default 1%% of the iterations)")
     parser.add_argument("--fine-tune-iterations", type=int,
                         help="magnitude pruning's fine-tuning (default half the training iterations)")
+    parser.add_argument("--methods", nargs="+", metavar="METHOD",
+                        help=f"which methods run (default: {_words(METHODS)}); also the methods sparse from the "
+                             f"start: {_words(m for m in ALL_METHODS if m not in METHODS)}")
     cluster.add_arguments(parser)
     parser.add_argument("--out", type=_folder, help="output folder (default results/<dataset>, results/quick); "
                         "every finished job is saved in its jobs/ folder as it arrives")
@@ -137,6 +140,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     with contextlib.ExitStack() as stack:
         try:
             connection = cluster.options_from_args(args)
+            methods = check_methods(args.methods or METHODS)
             options = options_from_args(args)
             data = load_data(options["dataset"], options["data_dir"], options["subset"])
             settings = BenchmarkSettings.for_data(len(data.X_train), data.n_features, data.n_classes, **options)
@@ -156,13 +160,14 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
                   f"late rewind to iteration {settings.late_rewind_iteration}, n_jobs {workers.n_jobs}")
             print("densities %: " + ", ".join(f"{100 * d:.2f}" for d in settings.densities()))
             if args.resume:
-                print(f"resumed {len(finished)} of {job_count(settings)} jobs from {folder}")
+                print(f"resumed {len(finished)} of {job_count(settings, methods)} jobs from {folder}")
             start = time.perf_counter()
             runs = run_benchmark(settings, n_jobs=workers.n_jobs, finished=finished,
-                                 on_result=functools.partial(save_job, folder, settings))
+                                 on_result=functools.partial(save_job, folder, settings), methods=methods)
             wall_time = time.perf_counter() - start
         print(format_table(runs))
-        print(format_tickets(runs))
+        if any("ticket_round" in run for run in runs):
+            print(format_tickets(runs))
         print(f"wall time {wall_time:.0f} s")
         paths = [write_results(out, settings, runs, environment(workers.n_jobs, workers.backend), wall_time)]
         paths += write_plots(out, runs, data.image_shape)

@@ -27,7 +27,8 @@ from ..model import MLP, apply_mask
 from ..pruning import (RewindStrategy, RoundRecord, WinningTicket, prune_layerwise, random_mask_model,
                        random_reinit_model)
 from ..training import train
-from .settings import BenchmarkSettings
+from .from_start import from_start_job
+from .settings import FROM_START, BenchmarkSettings
 
 REINIT_SEED_OFFSET = 1_000_003
 """Random reinitialization draws from ``seed + REINIT_SEED_OFFSET``: the seed itself would redraw the original init."""
@@ -156,7 +157,8 @@ def _ticket_from_masks(settings: BenchmarkSettings, seed: int, masks: list, prun
 
 
 _METHODS = {"dense": _dense, "lottery_ticket": _lottery_ticket, "late_rewind": _late_rewind,
-            "magnitude": _magnitude, "random_reinit": _control, "random_mask": _control, "one_shot": _one_shot}
+            "magnitude": _magnitude, "random_reinit": _control, "random_mask": _control, "one_shot": _one_shot,
+            **{method: from_start_job for method in FROM_START}}
 
 METHOD_NAMES = tuple(_METHODS)
 """Every method a job can run, the benchmark's and the paper grid's."""

@@ -17,11 +17,13 @@ from typing import Optional, Sequence
 
 from threadpoolctl import threadpool_info
 
-from ..plots import (aggregate, plot_accuracy_vs_density, plot_early_stopping, plot_first_layer_mask,
-                     plot_learning_curves)
+import numpy as np
+
+from ..plots import (aggregate, new_figure, plot_accuracy_vs_density, plot_early_stopping, plot_first_layer_mask,
+                     plot_learning_curves, save_figure)
 from ..files import write_text_atomic
 from ..curves import first_iteration_reaching
-from .settings import METHODS, BenchmarkSettings
+from .settings import ALL_METHODS, FROM_START, BenchmarkSettings
 
 LABELS = {
     "dense": "dense",
@@ -30,8 +32,15 @@ LABELS = {
     "magnitude": "one-shot magnitude pruning + fine-tuning",
     "random_reinit": "random reinit (ticket's mask)",
     "random_mask": "random mask (original init)",
+    "random": "random at init (uniform)",
+    "erk": "random at init (ERK), static",
+    "snip": "SNIP",
+    "grasp": "GraSP",
+    "synflow": "SynFlow",
+    "set": "SET",
+    "rigl": "RigL",
 }
-COLORS = {method: f"C{i}" for i, method in enumerate(METHODS)}
+COLORS = {method: f"C{i % 10}" if i < 10 else ("black", "olive", "navy")[i - 10] for i, method in enumerate(ALL_METHODS)}
 PACKAGES = ("lottery_np", "numpy", "numba", "joblib", "threadpoolctl", "matplotlib", "scikit-learn")
 
 
@@ -56,7 +65,7 @@ def method_points(runs: Sequence[dict]) -> dict[str, list[dict]]:
                     "iterations_to_dense_best": first_iteration_reaching(
                         record["curve"]["iterations"], record["curve"]["val_accuracy"], dense_best[run["seed"]]),
                 })
-    return {method: points[method] for method in METHODS if method in points}
+    return {method: points[method] for method in ALL_METHODS if method in points}
 
 
 def format_table(runs: Sequence[dict]) -> str:
@@ -139,22 +148,48 @@ def ticket_curves(runs: Sequence[dict]) -> dict[str, dict]:
     return curves
 
 
+def plot_input_connections(runs: Sequence[dict], image_shape: Sequence[int], path: Path) -> Path:
+    """For each method sparse from the start, the first seed's first-layer connections per input at the last round.
+
+    One image per method: each pixel is how many first-layer connections its input keeps
+    (SNIP's Figure 2 and RigL's Figure 7 draw MNIST's this way).
+    """
+    chosen = {}
+    for run in sorted(runs, key=lambda r: r["seed"]):
+        if run["method"] in FROM_START and run["method"] not in chosen:
+            last = max(run["input_connections"], key=int)
+            chosen[run["method"]] = (np.asarray(run["input_connections"][last]), run["records"][-1]["density"])
+    fig = new_figure((2.4 * len(chosen), 2.8))
+    for i, (method, (counts, density)) in enumerate(chosen.items()):
+        ax = fig.add_subplot(1, len(chosen), i + 1)
+        image = ax.imshow(counts.reshape(image_shape), cmap="viridis")
+        ax.set_title(f"{LABELS[method]}\n{100 * density:.3g} %", fontsize="small")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+    return save_figure(fig, path)
+
+
 def write_plots(out: Path, runs: Sequence[dict], image_shape: Sequence[int]) -> list[Path]:
-    """The four figures, into ``out``.
+    """The figures, into ``out``.
 
     Early stopping and learning curves (:func:`ticket_curves`) leave out magnitude
     pruning, whose iterations count fine-tuning from a trained network. The first-layer
-    mask is the first seed's selected ticket (round 1 if no pruned round qualified).
+    mask is the first seed's selected ticket (round 1 if no pruned round qualified); the
+    learning curves and that mask need a ``lottery_ticket`` run, and the methods sparse from
+    the start get their first-layer connections drawn (:func:`plot_input_connections`).
     """
     out = Path(out)
     points = method_points(runs)
     results = {LABELS[m]: p for m, p in points.items()}
     colors = {LABELS[m]: c for m, c in COLORS.items()}
     timing = {label: p for label, p in results.items() if label != LABELS["magnitude"]}
-    lottery, ticket_round = _first_ticket(runs)
-    return [
-        plot_accuracy_vs_density(results, out / "accuracy_vs_density.png", colors),
-        plot_early_stopping(timing, out / "early_stopping.png", colors),
-        plot_learning_curves(ticket_curves(runs), out / "learning_curves.png"),
-        plot_first_layer_mask(lottery["masks"][ticket_round][0], image_shape, out / "first_layer_mask.png"),
-    ]
+    paths = [plot_accuracy_vs_density(results, out / "accuracy_vs_density.png", colors),
+             plot_early_stopping(timing, out / "early_stopping.png", colors)]
+    if any(run["method"] == "lottery_ticket" for run in runs):
+        lottery, ticket_round = _first_ticket(runs)
+        paths += [plot_learning_curves(ticket_curves(runs), out / "learning_curves.png"),
+                  plot_first_layer_mask(lottery["masks"][ticket_round][0], image_shape, out / "first_layer_mask.png")]
+    if any(run["method"] in FROM_START for run in runs):
+        paths.append(plot_input_connections(runs, image_shape, out / "input_connections.png"))
+    return paths

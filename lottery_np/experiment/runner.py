@@ -31,18 +31,37 @@ from typing import Callable, Iterable, Optional, Sequence
 from joblib import Parallel, delayed
 
 from ..progress import progress_bar
+from ..validation import SettingError
 from .jobs import Job, result_key, run_job
-from .settings import METHODS, BenchmarkSettings
+from .settings import ALL_METHODS, FROM_START, METHODS, BenchmarkSettings
 
-PHASE_ONE = ("lottery_ticket", "late_rewind", "magnitude", "dense")
-"""Phase-one methods, the longest jobs first (IMP runs ``rounds + 1`` trainings)."""
+PHASE_ONE = ("lottery_ticket", "late_rewind", *FROM_START, "magnitude", "dense")
+"""Phase-one methods, the longest jobs first (IMP runs ``rounds + 1`` trainings, a method from the start ``rounds``)."""
 
 CONTROLS = ("random_reinit", "random_mask")
 
 
-def plan_phase_one(settings: BenchmarkSettings) -> list[Job]:
-    """Every (method, seed) job that needs nothing but the settings, longest first."""
-    return [Job(method, seed) for method in PHASE_ONE for seed in settings.seeds]
+def check_methods(methods) -> tuple:
+    """``methods`` as a tuple in the benchmark's order, refusing unknown ones and controls without IMP.
+
+    Raises
+    ------
+    SettingError
+        Naming ``methods``.
+    """
+    methods = tuple(methods)
+    unknown = [m for m in methods if m not in ALL_METHODS]
+    if unknown or not methods:
+        raise SettingError("methods", f"some of {', '.join(ALL_METHODS)}", list(methods))
+    if any(m in CONTROLS for m in methods) and "lottery_ticket" not in methods:
+        raise SettingError("methods", "lottery_ticket too when a control is chosen (the controls use its masks)",
+                           list(methods))
+    return tuple(m for m in ALL_METHODS if m in methods)
+
+
+def plan_phase_one(settings: BenchmarkSettings, methods=METHODS) -> list[Job]:
+    """Every (method, seed) job of ``methods`` that needs nothing but the settings, longest first."""
+    return [Job(method, seed) for method in PHASE_ONE if method in methods for seed in settings.seeds]
 
 
 def plan_controls(settings: BenchmarkSettings, lottery_runs: Iterable[dict],
@@ -55,9 +74,11 @@ def plan_controls(settings: BenchmarkSettings, lottery_runs: Iterable[dict],
             for r in rounds for seed in settings.seeds for method in CONTROLS]
 
 
-def job_count(settings: BenchmarkSettings) -> int:
-    """How many jobs the whole grid holds: the phase-one methods, and both controls at every pruned round, per seed."""
-    return len(settings.seeds) * (len(PHASE_ONE) + settings.rounds * len(CONTROLS))
+def job_count(settings: BenchmarkSettings, methods=METHODS) -> int:
+    """How many jobs the grid of ``methods`` holds: one per phase-one method, and each control at every pruned
+    round, per seed."""
+    controls = sum(1 for m in CONTROLS if m in methods)
+    return len(settings.seeds) * (sum(1 for m in PHASE_ONE if m in methods) + settings.rounds * controls)
 
 
 def run_jobs(jobs: list, settings, n_jobs: int = 1, backend: Optional[str] = None,
@@ -101,8 +122,8 @@ def run_jobs(jobs: list, settings, n_jobs: int = 1, backend: Optional[str] = Non
 
 def run_benchmark(settings: BenchmarkSettings, n_jobs: int = 1, backend: Optional[str] = None,
                   progress: bool = True, finished: Sequence[dict] = (),
-                  on_result: Optional[Callable[[dict], object]] = None) -> list[dict]:
-    """Run every method for every seed; results sorted by method (as in ``METHODS``), seed and round.
+                  on_result: Optional[Callable[[dict], object]] = None, methods: Sequence[str] = METHODS) -> list[dict]:
+    """Run every method of ``methods`` for every seed; results sorted by method (as in ``ALL_METHODS``), seed and round.
 
     The numbers do not depend on ``n_jobs`` or ``backend``: every job is a pure,
     single-threaded function.
@@ -114,13 +135,22 @@ def run_benchmark(settings: BenchmarkSettings, n_jobs: int = 1, backend: Optiona
         their masks); they are returned as they are, and only the other jobs run.
     on_result : callable, optional
         Called with each new result as it arrives (see :func:`run_jobs`).
+    methods : sequence of str
+        Which methods run (default: ``METHODS``); the controls need ``lottery_ticket``
+        (:func:`check_methods`). Results of other methods in ``finished`` are returned too.
     """
-    def controls(results: dict) -> list[Job]:
-        return plan_controls(settings, [results["lottery_ticket", seed, None] for seed in settings.seeds])
+    methods = check_methods(methods)
 
-    results = run_phases(settings, plan_phase_one(settings), controls, n_jobs, backend, progress, finished, on_result)
+    def controls(results: dict) -> list[Job]:
+        if not any(m in CONTROLS for m in methods):
+            return []
+        jobs = plan_controls(settings, [results["lottery_ticket", seed, None] for seed in settings.seeds])
+        return [job for job in jobs if job.method in methods]
+
+    results = run_phases(settings, plan_phase_one(settings, methods), controls, n_jobs, backend, progress, finished,
+                         on_result)
     return sorted(results.values(),
-                  key=lambda run: (METHODS.index(run["method"]), run["seed"], run.get("pruning_round", 0)))
+                  key=lambda run: (ALL_METHODS.index(run["method"]), run["seed"], run.get("pruning_round", 0)))
 
 
 def run_phases(settings, phase_one: list, plan_phase_two: Callable[[dict], list], n_jobs: int = 1,

@@ -25,7 +25,13 @@ from ..pruning import LotteryTicketPruner, MagnitudePruner, RewindStrategy, laye
 from ..training import TrainingConfig, check_start_iteration
 
 METHODS = ("dense", "lottery_ticket", "late_rewind", "magnitude", "random_reinit", "random_mask")
-"""Every method of the benchmark, in the order tables and plots list them."""
+"""The benchmark's default methods, in the order tables and plots list them."""
+
+FROM_START = ("random", "erk", "snip", "grasp", "synflow", "set", "rigl")
+"""Methods that make the network sparse before its first step (:mod:`.from_start`), run with ``--methods``."""
+
+ALL_METHODS = METHODS + FROM_START
+"""Every method a benchmark can run, in the order tables and plots list them."""
 
 HIDDEN_LAYERS = (300, 100)
 """LeNet-300-100's hidden layers; the input and output sizes follow the dataset (784 or 64 in, 10 out)."""
@@ -142,12 +148,17 @@ class BenchmarkSettings:
         builder = MagnitudePruner.builder().pretrained().pruning_rounds(1).target_sparsity(1.0 - density)
         return builder.training(self.training).seed(seed).fine_tune_iterations(self.fine_tune_iterations).build()
 
-    def densities(self) -> list[float]:
-        """Density of every IMP round (round 0 = 1.0), from the same schedule the pruner follows."""
+    def layer_counts(self):
+        """Weights remaining per layer after each IMP round, shape ``(rounds + 1, n_layers)``: the pruner's schedule."""
         options = self.lottery_pruner(self.seeds[0], RewindStrategy.Init).options
         sizes = [fan_in * fan_out for fan_in, fan_out in zip(self.layer_sizes[:-1], self.layer_sizes[1:])]
-        counts = layerwise_schedule(sizes, options.layer_rate_factors(len(sizes)), self.target_sparsity, self.rounds)
-        return [float(c) / sum(sizes) for c in counts.sum(axis=1)]
+        return layerwise_schedule(sizes, options.layer_rate_factors(len(sizes)), self.target_sparsity, self.rounds)
+
+    def densities(self) -> list[float]:
+        """Density of every IMP round (round 0 = 1.0), from the same schedule the pruner follows."""
+        counts = self.layer_counts()
+        total = int(counts[0].sum())
+        return [float(c) / total for c in counts.sum(axis=1)]
 
     def to_dict(self) -> dict:
         """Plain values for JSON; ``training`` as a dict of its fields."""
