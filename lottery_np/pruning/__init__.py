@@ -12,18 +12,23 @@ The pieces, in the order data flows through them:
 * :mod:`.baseline` -- :class:`MagnitudePruner`, prune-and-fine-tune without rewinding;
 * :mod:`.controls` -- random reinitialization and random masks;
 * :mod:`.distribution` -- how many weights each layer keeps when a mask is drawn before training
-  (uniform, Erdős–Rényi), random masks of those counts, and shuffling a mask within its layers.
+  (uniform, Erdős–Rényi), random masks of those counts, and shuffling a mask within its layers;
+* :mod:`.saliency` -- which weights to keep before training, by a score: SNIP, GraSP, SynFlow, and the masks
+  they choose; GraSP's Hessian-gradient product comes from the R-operator in :mod:`.hessian`.
 """
 from .baseline import MagnitudePruner, PrunedNetwork
 from .checkpoint import FinishedRound, RunState, read_checkpoint
 from .controls import random_mask_model, random_reinit_model
 from .distribution import DISTRIBUTIONS, layer_counts, random_masks_at, shuffle_masks
+from .hessian import hessian_vector_product
 from .loop import NUMERICS_VERSION
 from .lottery import DEFAULT_ACCURACY_TOLERANCE, LotteryTicketPruner
 from .masks import density, prune_global, prune_layerwise, random_masks
 from .options import PrunerBuilder, PruningOptions
 from .record import RoundRecord, history_from_dicts
 from .rewind import RewindStrategy
+from .saliency import (grasp_masks, grasp_scores, masks_from_scores, snip_masks, snip_scores, synflow_masks,
+                       synflow_scores)
 from .schedule import fixed_rate_schedule, global_schedule, layerwise_schedule
 from .ticket import WinningTicket
 
@@ -44,9 +49,13 @@ __all__ = [
     "density",
     "fixed_rate_schedule",
     "global_schedule",
+    "grasp_masks",
+    "grasp_scores",
+    "hessian_vector_product",
     "history_from_dicts",
     "layer_counts",
     "layerwise_schedule",
+    "masks_from_scores",
     "prune_global",
     "prune_layerwise",
     "random_mask_model",
@@ -55,4 +64,8 @@ __all__ = [
     "random_reinit_model",
     "read_checkpoint",
     "shuffle_masks",
+    "snip_masks",
+    "snip_scores",
+    "synflow_masks",
+    "synflow_scores",
 ]

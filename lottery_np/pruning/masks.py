@@ -70,16 +70,24 @@ def prune_layerwise(
     return new_masks
 
 
+def keep_largest_across(scores: Sequence[np.ndarray], masks: Sequence[np.ndarray], n_keep: int) -> list[np.ndarray]:
+    """Keep the ``n_keep`` surviving entries of largest score across all layers ranked together.
+
+    The one global ranking of the package: ties go to the lower flat index, layer by layer.
+    ``scores`` and ``masks`` have one array per layer, of equal shapes.
+    """
+    if len(scores) != len(masks):
+        raise ValueError(f"scores and masks must have the same length, got {len(scores)} and {len(masks)}")
+    scores, masks = _layers(scores, masks)
+    alive = np.concatenate([np.asarray(m).ravel() != 0 for m in masks])
+    keep = _keep_largest(np.concatenate([s.ravel() for s in scores]), alive, int(n_keep))
+    bounds = np.cumsum([0] + [s.size for s in scores])
+    return [keep[a:b].reshape(s.shape).astype(np.float32) for a, b, s in zip(bounds[:-1], bounds[1:], scores)]
+
+
 def prune_global(weights: Sequence[np.ndarray], masks: Sequence[np.ndarray], n_keep: int) -> list[np.ndarray]:
     """Keep the ``n_keep`` largest-magnitude surviving weights across all layers together."""
-    if len(weights) != len(masks):
-        raise ValueError(f"weights and masks must have the same length, got {len(weights)} and {len(masks)}")
-    weights, masks = _layers(weights, masks)
-    scores = np.concatenate([np.abs(w).ravel() for w in weights])
-    alive = np.concatenate([np.asarray(m).ravel() != 0 for m in masks])
-    keep = _keep_largest(scores, alive, int(n_keep))
-    bounds = np.cumsum([0] + [w.size for w in weights])
-    return [keep[a:b].reshape(w.shape).astype(np.float32) for a, b, w in zip(bounds[:-1], bounds[1:], weights)]
+    return keep_largest_across([np.abs(np.asarray(w)) for w in weights], masks, n_keep)
 
 
 def random_masks(shapes: Sequence[tuple], n_keep: Sequence[int], rng: np.random.Generator) -> list[np.ndarray]:
