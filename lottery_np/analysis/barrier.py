@@ -48,7 +48,8 @@ def interpolate(first: Parameters, second: Parameters, alpha: float) -> Paramete
     """The point ``(1 - alpha) * first + alpha * second``, weights and biases alike, in their own dtype.
 
     Exact at the ends: ``alpha = 0`` gives ``first``'s numbers and ``alpha = 1`` gives ``second``'s,
-    and an entry that is 0.0 in both stays 0.0 all along the line.
+    and an entry equal in both (0.0 where both are pruned) keeps that value all along the line, so
+    the line between a network and its copy is that network at every point.
 
     >>> one = Parameters([np.ones((1, 2), np.float32)], [np.zeros(2, np.float32)])
     >>> three = Parameters([np.full((1, 2), 3, np.float32)], [np.ones(2, np.float32)])
@@ -58,7 +59,8 @@ def interpolate(first: Parameters, second: Parameters, alpha: float) -> Paramete
     def mix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         if a.shape != b.shape:
             raise ValueError(f"the two networks differ in shape: {a.shape} and {b.shape}")
-        return (a.dtype.type(1.0 - alpha) * a + a.dtype.type(alpha) * b).astype(a.dtype)
+        line = (a.dtype.type(1.0 - alpha) * a + a.dtype.type(alpha) * b).astype(a.dtype)
+        return np.where(a == b, a, line)  # where the ends agree, every point is that number, not a rounding of it
 
     if len(first.weights) != len(second.weights):
         raise ValueError(f"the two networks differ in depth: {len(first.weights)} and {len(second.weights)} layers")
@@ -127,7 +129,7 @@ def linear_path(first: MLP, second: MLP, sets: Mapping[str, tuple], points: int 
     >>> X, y = np.eye(4, dtype=np.float32), np.array([0, 1, 0, 1])
     >>> net = MLP((4, 3, 2), seed=0)
     >>> path = linear_path(net, net.copy(), {"toy": (X, y)}, points=3)
-    >>> path.barrier("toy")  # a network and its copy: the line is one point
+    >>> path.barrier("toy")  # a network and its copy: every point of the line is that network
     0.0
     """
     if tuple(first.layer_sizes) != tuple(second.layer_sizes):

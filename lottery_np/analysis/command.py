@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
+import hashlib
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -100,7 +101,7 @@ def settings_from_args(args: argparse.Namespace) -> tuple[InstabilitySettings, O
         options["training"] = replace(options["training"], iterations=args.iterations)
     data = load_data(options["dataset"], args.data_dir, None)
     layer_sizes = (data.n_features, *options.pop("hidden"), data.n_classes)
-    return InstabilitySettings(layer_sizes=layer_sizes, data_dir=args.data_dir, **options, **_common(args)), None
+    return InstabilitySettings(layer_sizes=layer_sizes, data_dir=args.data_dir, **{**options, **_common(args)}), None
 
 
 def _common(args: argparse.Namespace) -> dict:
@@ -139,7 +140,8 @@ def _from_run_folder(args: argparse.Namespace) -> tuple[InstabilitySettings, dic
         options["sweep_round"] = args.sweep_round
     settings = InstabilitySettings(
         dataset=run["dataset"], layer_sizes=(data.n_features, *run["hidden"], data.n_classes), training=config,
-        seeds=(run["seed"],), pruning_rounds=pruned, source=f"{run_dir.resolve()}: {pruned} pruned rounds", data_dir=args.data_dir or run.get("data_dir"), **{**options, **_common(args)})
+        seeds=(run["seed"],), pruning_rounds=pruned, source=f"{run_dir.resolve()}: {pruned} pruned rounds, checkpoint sha256 "
+        f"{hashlib.sha256((run_dir / 'checkpoint.npz').read_bytes()).hexdigest()[:16]}", data_dir=args.data_dir or run.get("data_dir"), **{**options, **_common(args)})
     return settings, {"method": "imp", "seed": run["seed"], **imp_result(state, data, settings), "wall_time": 0.0}
 
 

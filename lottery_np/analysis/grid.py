@@ -65,7 +65,8 @@ class InstabilitySettings:
     pruning_rate, pruning_rounds : float, int
         The ``imp`` job's IMP: ``pruning_rounds`` rounds at ``pruning_rate`` per round (0 rounds: no IMP).
     source : str
-        ``"imp"``: the ``imp`` jobs run; otherwise the run folder whose rounds they are (its checkpoint's digest).
+        ``"imp"``: the ``imp`` jobs run; otherwise the run folder whose rounds they are, with its
+        checkpoint's digest (a resume refuses jobs of another run).
     points, train_examples, data_seeds
         As :func:`~.instability.instability_analysis` takes them.
     subset, data_dir
@@ -105,8 +106,13 @@ class InstabilitySettings:
         rounds = ints("rounds", self.rounds, minimum=1, maximum=max(pruning_rounds, 1))
         if rounds and not pruning_rounds:
             raise validation.SettingError("rounds", "empty when no IMP runs (pruning_rounds 0)", list(rounds))
+        if len(set(rounds)) != len(rounds):
+            raise validation.SettingError("rounds", "distinct rounds", list(rounds))
         if self.sweep_round is not None:
-            validation.integer("sweep_round", self.sweep_round, minimum=1, maximum=max(pruning_rounds, 1))
+            if not pruning_rounds:
+                raise validation.SettingError("sweep_round", "None when no IMP runs (pruning_rounds 0)",
+                                              self.sweep_round)
+            validation.integer("sweep_round", self.sweep_round, minimum=1, maximum=pruning_rounds)
         data_seeds = ints("data_seeds", self.data_seeds)
         if len(data_seeds) != 2:
             raise validation.SettingError("data_seeds", "two data-order seeds", list(data_seeds))

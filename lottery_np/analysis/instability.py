@@ -35,7 +35,7 @@ from ..data import as_dataset
 from ..engine import SampleBlocks
 from ..model import MLP
 from ..training import check_start_iteration, train
-from .barrier import PATH_POINTS, LinearPath, linear_path
+from .barrier import PATH_POINTS, LinearPath, linear_path, path_alphas
 
 STABLE_BARRIER = 0.02
 """A network is stable when its instability (a test-error barrier) is below this: 2 percentage points."""
@@ -179,10 +179,11 @@ def instability_analysis(model: MLP, data, config: TrainingConfig, *, start_iter
     if data.X_test is None:
         raise ValueError("instability analysis measures the test error: the data need a test set")
     check_start_iteration(start_iteration, config.total_iterations(len(data.X_train)), "start_iteration")
+    if not isinstance(data_seeds, (tuple, list)) or len(data_seeds) != 2:
+        raise validation.SettingError("data_seeds", "two data-order seeds", data_seeds)
     seeds = tuple(validation.integer(f"data_seeds[{i}]", s, minimum=0) for i, s in enumerate(data_seeds))
-    if len(seeds) != 2:
-        raise validation.SettingError("data_seeds", "two data-order seeds", list(data_seeds))
     n_train = validation.integer("train_examples", train_examples, minimum=1)
+    path_alphas(points)  # checked before hours of training, not after
     copies = []
     for i, seed in enumerate(seeds):
         copy = model.copy()
