@@ -137,6 +137,8 @@ class Optimizer:
         entries) that the state's entries belong to, before and after; None means every entry, in order.
         An entry in both keeps its state; an entry only in the new set starts from zero (a grown
         weight, as RigL grows it); the step count is kept. Nothing happens before the first step.
+        Afterwards :attr:`state` is laid out in the new order: read it through the new step's
+        ``state_order()``, not the old one's.
 
         Raises
         ------

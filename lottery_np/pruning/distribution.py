@@ -72,13 +72,14 @@ def layer_counts(shapes: Sequence[tuple], density: float, distribution: str = "u
         return _whole(np.full(len(sizes), density), sizes, total)
     raw = np.array([sum(shape) / np.prod(shape) for shape in shapes], dtype=np.float64)
     dense = np.zeros(len(sizes), dtype=bool)
-    while True:  # each pass keeps at least one more layer dense, or stops
+    while not dense.all():  # each pass keeps at least one more layer dense, or stops
         epsilon = (total - sizes[dense].sum()) / (raw[~dense] * sizes[~dense]).sum()
         fractions = np.where(dense, 1.0, epsilon * raw)
         over = ~dense & (fractions > 1.0)
         if not over.any():
             return _whole(fractions, sizes, total)
         dense |= over
+    return [int(size) for size in sizes]  # every layer dense: the density's rounding reached the whole network
 
 
 def random_masks_at(shapes: Sequence[tuple], density: float, distribution: str,

@@ -44,6 +44,8 @@ REWIRINGS = ("set", "rigl")
 def cosine_fraction(iteration: int, initial: float, stop: int) -> float:
     """RigL's update fraction at ``iteration``: ``initial / 2 * (1 + cos(pi * t / stop))``, and 0 after ``stop``.
 
+    Rounded to 15 decimals, so that the fractions a schedule names (0.3, its half) come out as written.
+
     >>> cosine_fraction(0, 0.3, 100), cosine_fraction(50, 0.3, 100), cosine_fraction(101, 0.3, 100)
     (0.3, 0.15, 0.0)
     """
@@ -130,7 +132,7 @@ class Rewiring:
     @property
     def stop(self) -> int:
         """``T_end``: the last iteration that may update."""
-        return int(self.stop_fraction * self.total_iterations)
+        return round(self.stop_fraction * self.total_iterations)
 
     def due(self, iteration: int) -> bool:
         """Whether the connections move after ``iteration``."""
