@@ -22,10 +22,10 @@ command line::
 """
 from . import cluster
 from .command import build_parser, main, options_from_args, run
-from .jobs import REINIT_SEED_OFFSET, Job, exit_with_parent, load_data, run_job
+from .jobs import Job, exit_with_parent, load_data, run_job
 from .runner import run_benchmark, run_phases
 from .store import open_jobs_folder
-from .settings import FULL, METHODS, QUICK, BenchmarkSettings
+from .settings import FULL, METHODS, QUICK, REINIT_SEED_OFFSET, BenchmarkSettings
 
 __all__ = [
     "FULL",

@@ -13,7 +13,10 @@ how it is shared between the layers is the method's:
   :data:`SCORE_BATCH` training examples drawn from the seed;
 * ``set``, ``rigl`` -- dynamic sparse training from the ``erk`` masks
   (:class:`lottery_np.sparse.Rewiring`, with its defaults: every 100 steps, 30 % decayed
-  along a cosine, until 75 % of training).
+  along a cosine, until 75 % of training);
+* the ablations of Frankle, Dziugaite, Roy & Carbin (ICLR 2021) of SNIP, GraSP and SynFlow
+  (``snip_shuffled``, ``snip_reinit``, ``snip_inverted``, ...): does the method's accuracy
+  survive when its choice within each layer, or its initial values, or its ranking are lost?
 
 Each record is :meth:`~lottery_np.pruning.RoundRecord.from_training` of the network's
 training at round ``r``. The result also holds ``input_connections``: per pruned round,
@@ -25,10 +28,11 @@ from __future__ import annotations
 import numpy as np
 
 from ..model import MLP
-from ..pruning import RoundRecord, grasp_masks, random_masks_at, snip_masks, synflow_masks
+from ..pruning import (RoundRecord, grasp_scores, masks_from_scores, random_masks_at, shuffle_masks, snip_scores,
+                       synflow_masks)
 from ..sparse import Rewiring
 from ..training import train
-from .settings import FROM_START
+from .settings import FROM_START, REINIT_SEED_OFFSET
 
 SCORE_BATCH = 100
 """Training examples SNIP and GraSP score the weights on (SNIP's MNIST batch size, Lee et al. 2019, Section 5)."""
@@ -40,6 +44,10 @@ DISTRIBUTION = {"random": "uniform", "erk": "erdos_renyi", "set": "erdos_renyi",
 def masks_at_init(method: str, model: MLP, data, n_keep: int, seed: int) -> list[np.ndarray]:
     """The masks ``method`` chooses for the untrained ``model``, keeping exactly ``n_keep`` weights.
 
+    An ablated method (``snip_shuffled``, ``grasp_inverted``, ...; :data:`~.settings.ABLATED`)
+    shuffles the chosen positions within each layer, or keeps the other end of the scores' ranking;
+    ``..._reinit`` chooses as its method does (the new initial weights are :func:`from_start_job`'s).
+
     Examples
     --------
     >>> from lottery_np.data import load_digits
@@ -47,25 +55,38 @@ def masks_at_init(method: str, model: MLP, data, n_keep: int, seed: int) -> list
     >>> [sum(int(m.sum()) for m in masks_at_init(name, net, load_digits(), 150, seed=0)) for name in FROM_START]
     [150, 150, 150, 150, 150, 150, 150]
     """
+    method, _, ablation = method.partition("_")
     if method in DISTRIBUTION:
         shapes = [w.shape for w in model.weights]
         density = n_keep / sum(w.size for w in model.weights)
         return random_masks_at(shapes, density, DISTRIBUTION[method], np.random.default_rng((seed, n_keep)))
     if method == "synflow":
-        return synflow_masks(model, n_keep)
-    batch = np.random.default_rng(seed).choice(len(data.X_train), size=min(SCORE_BATCH, len(data.X_train)),
-                                               replace=False)
-    X, y = data.X_train[batch], data.y_train[batch]
-    return (snip_masks if method == "snip" else grasp_masks)(model, X, y, n_keep)
+        masks = synflow_masks(model, n_keep)
+    else:
+        batch = np.random.default_rng(seed).choice(len(data.X_train), size=min(SCORE_BATCH, len(data.X_train)),
+                                                   replace=False)
+        scores = (snip_scores if method == "snip" else grasp_scores)(model, data.X_train[batch], data.y_train[batch])
+        keep = "largest" if (method == "snip") != (ablation == "inverted") else "smallest"  # GraSP keeps the smallest
+        masks = masks_from_scores(scores, model.masks, n_keep, keep=keep)
+    if ablation == "shuffled":
+        masks = shuffle_masks(masks, np.random.default_rng((seed, n_keep)))
+    return masks
 
 
 def from_start_job(job, settings, data) -> dict:
-    """Train ``job.method``'s network at every pruned IMP density of ``settings`` (records of rounds 1..R)."""
+    """Train ``job.method``'s network at every pruned IMP density of ``settings`` (records of rounds 1..R).
+
+    A ``..._reinit`` method trains its method's masks over the initialization of
+    ``seed + REINIT_SEED_OFFSET`` instead of the one they were chosen on.
+    """
     counts = settings.layer_counts()
     records, connections = [], {}
     for r in range(1, settings.rounds + 1):
         model = MLP(settings.layer_sizes, seed=job.seed)
-        model.set_masks(masks_at_init(job.method, model, data, int(counts[r].sum()), job.seed))
+        masks = masks_at_init(job.method, model, data, int(counts[r].sum()), job.seed)
+        if job.method.endswith("_reinit"):
+            model = MLP(settings.layer_sizes, seed=job.seed + REINIT_SEED_OFFSET)
+        model.set_masks(masks)
         rewiring = None
         if job.method in ("set", "rigl"):
             rewiring = Rewiring(job.method, settings.training.iterations, seed=job.seed)

@@ -28,10 +28,7 @@ from ..pruning import (RewindStrategy, RoundRecord, WinningTicket, prune_layerwi
                        random_reinit_model)
 from ..training import train
 from .from_start import from_start_job
-from .settings import FROM_START, BenchmarkSettings
-
-REINIT_SEED_OFFSET = 1_000_003
-"""Random reinitialization draws from ``seed + REINIT_SEED_OFFSET``: the seed itself would redraw the original init."""
+from .settings import ABLATED, FROM_START, REINIT_SEED_OFFSET, BenchmarkSettings
 
 
 class Job(NamedTuple):
@@ -158,7 +155,7 @@ def _ticket_from_masks(settings: BenchmarkSettings, seed: int, masks: list, prun
 
 _METHODS = {"dense": _dense, "lottery_ticket": _lottery_ticket, "late_rewind": _late_rewind,
             "magnitude": _magnitude, "random_reinit": _control, "random_mask": _control, "one_shot": _one_shot,
-            **{method: from_start_job for method in FROM_START}}
+            **{method: from_start_job for method in FROM_START + ABLATED}}
 
 METHOD_NAMES = tuple(_METHODS)
 """Every method a job can run, the benchmark's and the paper grid's."""

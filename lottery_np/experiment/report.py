@@ -23,7 +23,7 @@ from ..plots import (aggregate, new_figure, plot_accuracy_vs_density, plot_early
                      plot_learning_curves, save_figure)
 from ..files import write_text_atomic
 from ..curves import first_iteration_reaching
-from .settings import ALL_METHODS, FROM_START, BenchmarkSettings
+from .settings import ABLATED, ALL_METHODS, FROM_START, BenchmarkSettings
 
 LABELS = {
     "dense": "dense",
@@ -40,7 +40,10 @@ LABELS = {
     "set": "SET",
     "rigl": "RigL",
 }
-COLORS = {method: f"C{i % 10}" if i < 10 else ("black", "olive", "navy")[i - 10] for i, method in enumerate(ALL_METHODS)}
+LABELS.update({method: f"{LABELS[method.split('_')[0]]}, {method.split('_')[1]}" for method in ABLATED})
+_PALETTE = [f"C{i}" for i in range(10)] + ["black", "olive", "navy", "teal", "maroon", "gold", "indigo", "salmon",
+                                           "lime", "sienna", "orchid", "slategray", "crimson"]
+COLORS = {method: _PALETTE[i % len(_PALETTE)] for i, method in enumerate(ALL_METHODS)}
 PACKAGES = ("lottery_np", "numpy", "numba", "joblib", "threadpoolctl", "matplotlib", "scikit-learn")
 
 
@@ -156,7 +159,7 @@ def plot_input_connections(runs: Sequence[dict], image_shape: Sequence[int], pat
     """
     chosen = {}
     for run in sorted(runs, key=lambda r: r["seed"]):
-        if run["method"] in FROM_START and run["method"] not in chosen:
+        if run["method"] in FROM_START + ABLATED and run["method"] not in chosen:
             last = max(run["input_connections"], key=int)
             chosen[run["method"]] = (np.asarray(run["input_connections"][last]), run["records"][-1]["density"])
     fig = new_figure((2.4 * len(chosen), 2.8))
@@ -190,6 +193,6 @@ def write_plots(out: Path, runs: Sequence[dict], image_shape: Sequence[int]) -> 
         lottery, ticket_round = _first_ticket(runs)
         paths += [plot_learning_curves(ticket_curves(runs), out / "learning_curves.png"),
                   plot_first_layer_mask(lottery["masks"][ticket_round][0], image_shape, out / "first_layer_mask.png")]
-    if any(run["method"] in FROM_START for run in runs):
+    if any(run["method"] in FROM_START + ABLATED for run in runs):
         paths.append(plot_input_connections(runs, image_shape, out / "input_connections.png"))
     return paths

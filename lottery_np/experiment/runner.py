@@ -33,9 +33,9 @@ from joblib import Parallel, delayed
 from ..progress import progress_bar
 from ..validation import SettingError
 from .jobs import Job, result_key, run_job
-from .settings import ALL_METHODS, FROM_START, METHODS, BenchmarkSettings
+from .settings import ABLATED, ALL_METHODS, FROM_START, METHODS, BenchmarkSettings
 
-PHASE_ONE = ("lottery_ticket", "late_rewind", *FROM_START, "magnitude", "dense")
+PHASE_ONE = ("lottery_ticket", "late_rewind", *FROM_START, *ABLATED, "magnitude", "dense")
 """Phase-one methods, the longest jobs first (IMP runs ``rounds + 1`` trainings, a method from the start ``rounds``)."""
 
 CONTROLS = ("random_reinit", "random_mask")

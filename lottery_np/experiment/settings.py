@@ -30,8 +30,19 @@ METHODS = ("dense", "lottery_ticket", "late_rewind", "magnitude", "random_reinit
 FROM_START = ("random", "erk", "snip", "grasp", "synflow", "set", "rigl")
 """Methods that make the network sparse before its first step (:mod:`.from_start`), run with ``--methods``."""
 
-ALL_METHODS = METHODS + FROM_START
+ABLATIONS = ("shuffled", "reinit", "inverted")
+"""The ablations of Frankle, Dziugaite, Roy & Carbin (ICLR 2021) applied to a mask chosen at initialization:
+the kept positions shuffled within each layer, the kept weights drawn afresh, or the scores' order reversed."""
+
+ABLATED = tuple(f"{method}_{ablation}" for method in ("snip", "grasp", "synflow") for ablation in ABLATIONS
+                if (method, ablation) != ("synflow", "inverted"))
+"""The ablated methods (SynFlow's iterative pruning has no single ranking to reverse)."""
+
+ALL_METHODS = METHODS + FROM_START + ABLATED
 """Every method a benchmark can run, in the order tables and plots list them."""
+
+REINIT_SEED_OFFSET = 1_000_003
+"""Random reinitialization draws from ``seed + REINIT_SEED_OFFSET``: the seed itself would redraw the original init."""
 
 HIDDEN_LAYERS = (300, 100)
 """LeNet-300-100's hidden layers; the input and output sizes follow the dataset (784 or 64 in, 10 out)."""

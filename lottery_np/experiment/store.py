@@ -31,7 +31,7 @@ from ..files import load_npz, parse_json, save_npz_atomic, write_text_atomic
 from ..pruning import density as masks_density, history_from_dicts
 from .jobs import METHOD_NAMES, result_key
 from .runner import CONTROLS
-from .settings import FROM_START, BenchmarkSettings
+from .settings import ABLATED, FROM_START, BenchmarkSettings
 
 WITH_MASKS = "lottery_ticket"
 """The method whose jobs save every round's masks (the controls are planned from them)."""
@@ -152,7 +152,7 @@ def _rounds_of(method: str, pruning_round, settings) -> list:
         return [pruning_round]
     if method == "one_shot":
         return [0, *settings.control_rounds()]
-    if method in FROM_START:
+    if method in FROM_START + ABLATED:
         return list(range(1, settings.rounds + 1))
     return list(range(settings.rounds + 1))
 
