@@ -3,7 +3,7 @@
 The ``cluster`` tests (``python -m pytest -m cluster``; they skip without the ``dask``
 or ``ray`` extra) start a real Dask scheduler and two one-thread worker processes on
 localhost, run the quick benchmark and a small paper grid through them from the
-command line, and compare every number of ``results.json`` (wall times and the
+command line (and a small instability grid), and compare every number of ``results.json`` (wall times and the
 environment aside) with a local run's; then a local Dask cluster and a local Ray
 instance, each started and shut down by the command itself. Every process a test
 starts runs in its own process group, killed at teardown whatever happened.
@@ -28,6 +28,8 @@ from lottery_np.experiment import cluster, command, paper
 TIMEOUT = 300  # seconds; generous, for a loaded two-core machine
 PAPER_SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "paper_lenet.py"
 BENCHMARK = [sys.executable, "-m", "lottery_np", "benchmark", "--quick"]
+INSTABILITY = [sys.executable, "-m", "lottery_np", "instability", "--preset", "quick", "--seeds", "0",
+               "--iterations", "120", "--points", "5", "--no-progress"]
 PAPER_GRID = [sys.executable, str(PAPER_SCRIPT), "--quick", "--seeds", "0", "--rounds", "2", "--iterations", "100"]
 
 
@@ -35,7 +37,7 @@ def numbers(out: Path) -> dict:
     """``results.json`` of ``out`` without the wall times and the environment: what must not depend on the backend."""
     def strip(value):
         if isinstance(value, dict):
-            return {k: strip(v) for k, v in value.items() if k != "wall_time"}
+            return {k: strip(v) for k, v in value.items() if k not in ("wall_time", "seconds")}
         return [strip(v) for v in value] if isinstance(value, list) else value
 
     payload = json.loads((out / "results.json").read_text())
@@ -93,7 +95,9 @@ def local(tmp_path_factory) -> dict:
     folder = tmp_path_factory.mktemp("local")
     assert main(["benchmark", "--quick", "--out", str(folder / "benchmark")]) == 0
     assert paper.main([*PAPER_GRID[2:], "--out", str(folder / "paper")]) == 0
-    return {"benchmark": numbers(folder / "benchmark"), "paper": numbers(folder / "paper")}
+    assert main([*INSTABILITY[3:], "--out", str(folder / "instability")]) == 0
+    return {"benchmark": numbers(folder / "benchmark"), "paper": numbers(folder / "paper"),
+            "instability": numbers(folder / "instability")}
 
 
 @pytest.fixture(scope="module")
@@ -136,6 +140,13 @@ def test_the_paper_grid_runs_on_a_dask_scheduler(scheduler, local, processes, tm
     address, _ = scheduler
     run(processes, [*PAPER_GRID, "--backend", "dask", "--scheduler", address], tmp_path / "paper")
     assert numbers(tmp_path / "paper") == local["paper"]
+
+
+@pytest.mark.cluster
+def test_the_instability_grid_runs_on_a_dask_scheduler(scheduler, local, processes, tmp_path):
+    address, _ = scheduler
+    run(processes, [*INSTABILITY, "--backend", "dask", "--scheduler", address], tmp_path / "instability")
+    assert numbers(tmp_path / "instability") == local["instability"]
 
 
 @pytest.mark.cluster

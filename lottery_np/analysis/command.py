@@ -169,7 +169,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             runs = run_instability(settings, workers.n_jobs, progress=args.progress, finished=finished,
                                    on_result=functools.partial(save_result, folder, settings))
             wall_time = time.perf_counter() - start
-        print(format_table(runs, settings))
+        print(format_table(runs))
         print(f"wall time {wall_time:.0f} s for {len(runs) - len(finished)} jobs ({len(finished)} resumed)")
         for path in write_report(args.out, settings, runs, wall_time, workers):
             print(f"wrote {path}")

@@ -54,7 +54,6 @@ def plot_paths(runs: Sequence[dict], path: Path) -> Path:
         for j, (value, group) in enumerate(groups.items()):
             ax.plot(*_mean_path(group), "-", color=f"C{j}", label=label(value, group))
         ax.set(xlabel="interpolation a (0: copy 1, 1: copy 2)", ylabel="test error %", title=title)
-        ax.set_yscale("log")
         ax.grid(alpha=0.3)
         ax.legend(fontsize="small")
     return save_figure(fig, path)

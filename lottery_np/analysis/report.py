@@ -49,7 +49,7 @@ def summarise(runs: Sequence[dict]) -> list[dict]:
     return rows
 
 
-def format_table(runs: Sequence[dict], settings: InstabilitySettings) -> str:
+def format_table(runs: Sequence[dict]) -> str:
     """The summary as a fixed-width table, percentages of the test set, and IMP's successive-round barriers."""
     lines = [f"{'method':<15}{'round':>6}{'density %':>10}{'k':>6}{'instability %':>19}{'train inst. %':>14}"
              f"{'test err %':>11}{'stable':>7}{'matching':>9}{'seeds':>6}"]
