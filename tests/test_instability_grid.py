@@ -19,7 +19,7 @@ from lottery_np.analysis.instability import matching
 from lottery_np.analysis.report import summarise
 from lottery_np.cli import main
 from lottery_np.config import TrainingConfig
-from lottery_np.pruning import read_checkpoint
+from lottery_np.pruning import WinningTicket, read_checkpoint
 from lottery_np.validation import SettingError
 
 TRAINING = TrainingConfig(iterations=100, eval_every=50)
@@ -329,6 +329,36 @@ def test_a_resume_refuses_jobs_of_another_run_in_the_same_folder(ticket_run, tmp
     capsys.readouterr()
     assert main([*arguments, "--resume"]) == 2, "resumed the old run's jobs and masks for the new run"
     assert "source" in one_line_error(capsys)
+
+
+def test_a_ticket_file_is_analysed_with_the_data_and_seed_given(tmp_path):
+    run_dir = tmp_path / "run"
+    assert main([*FIND_TICKET, "--target-sparsity", "0.6", "--accuracy-tolerance", "0.5", "--out", str(run_dir)]) == 0
+    ticket = WinningTicket.load(run_dir / "ticket.npz")
+    assert ticket.density < 1.0
+    out = tmp_path / "out"
+    assert main([*analyse(run_dir / "ticket.npz", out), "--dataset", "digits", "--iterations", "150"]) == 0
+    payload = results(out)
+    assert payload["settings"]["rounds"] == [1] and payload["settings"]["pruning_rounds"] == 1
+    cells = {(r["method"], r["rewind_iteration"]) for r in payload["runs"] if r["method"] != "imp"}
+    assert cells == {("dense", 0), ("dense", 20), ("ticket", 0), ("ticket", 20), ("random_pruning", 0),
+                     ("random_reinit", 0)}
+    assert all(r["density"] == pytest.approx(ticket.density) for r in payload["runs"] if r["method"] == "ticket")
+    with np.load(out / "jobs" / "imp-seed0.npz") as saved:
+        assert all(np.array_equal(saved[f"round_1_layer_{layer}"], mask) for layer, mask in enumerate(ticket.masks))
+
+
+@pytest.mark.parametrize("extra, words", [(["--seeds", "3"], "not that of --seeds 3"),
+                                          (["--dataset", "mnist"], "does not take mnist")])
+def test_a_ticket_file_mistake_costs_one_line(ticket_run, tmp_path, capsys, extra, words):
+    arguments = [*analyse(ticket_run / "ticket.npz", tmp_path / "out"), "--iterations", "150", *extra]
+    if "--dataset" not in extra:
+        arguments += ["--dataset", "digits"]
+    status = main(arguments)
+    if "mnist" in extra and status == 1:
+        pytest.skip("MNIST is not on disk here")
+    assert status == 2 and words in one_line_error(capsys)
+    assert not (tmp_path / "out").exists()
 
 
 # ------------------------------------------------------- report and figures

@@ -5,6 +5,8 @@ Two ways in:
 * ``lottery-np instability RUN_DIR --out OUT`` -- analyse a finished (or interrupted)
   ``lottery-np find-ticket`` run: its dataset, network, training and seed, and every round's
   masks from its checkpoint; the ticket round is swept over the rewind iterations;
+* ``lottery-np instability TICKET.npz --out OUT`` -- one ticket file's masks, with the data,
+  training and seed the options give (a ticket does not record them);
 * ``lottery-np instability --out OUT`` with no run folder -- the dense network from
   scratch (and IMP too with ``--pruning-rounds``), from the options or a preset.
 
@@ -23,10 +25,13 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Optional, Sequence
 
+import numpy as np
+
 from ..config import TrainingConfig
 from ..experiment import cluster, load_data, open_jobs_folder
 from ..files import owned_folder, parse_json
-from ..pruning import read_checkpoint
+from ..model import MLP
+from ..pruning import WinningTicket, read_checkpoint
 from .grid import InstabilitySettings, imp_result, job_count, result_key, run_instability
 from .store import load_results, save_result
 
@@ -55,7 +60,9 @@ def build_parser(parser: Optional[argparse.ArgumentParser] = None, preset: str =
     """The command's arguments, added to ``parser`` (a sub-command's) or to a new one; ``preset`` is the default."""
     parser = parser or argparse.ArgumentParser(description=DESCRIPTION)
     parser.add_argument("run_dir", metavar="RUN_DIR", type=Path, nargs="?",
-                        help="a lottery-np find-ticket run folder to analyse (default: a network from scratch)")
+                        help="a lottery-np find-ticket run folder, or a ticket file (ticket.npz, with --dataset, "
+                             "--iterations and the one --seeds it was found with), to analyse; default: a network "
+                             "from scratch")
     parser.add_argument("--preset", choices=("dense", "lenet", "quick"), default=preset,
                         help="the grid without RUN_DIR: dense LeNet, LeNet with IMP and controls, or a digits smoke "
                              "run (default: %(default)s)")
@@ -88,7 +95,7 @@ def settings_from_args(args: argparse.Namespace) -> tuple[InstabilitySettings, O
         Naming a bad option, a run folder without a run, or one whose files are damaged.
     """
     if args.run_dir is not None:
-        return _from_run_folder(args)
+        return _from_ticket(args) if args.run_dir.is_file() else _from_run_folder(args)
     preset = {"dense": DENSE, "lenet": LENET, "quick": QUICK}[args.preset]
     options = dict(preset)
     for name in ("dataset", "pruning_rounds", "sweep_round"):
@@ -143,6 +150,38 @@ def _from_run_folder(args: argparse.Namespace) -> tuple[InstabilitySettings, dic
         seeds=(run["seed"],), pruning_rounds=pruned, source=f"{run_dir.resolve()}: {pruned} pruned rounds, checkpoint sha256 "
         f"{hashlib.sha256((run_dir / 'checkpoint.npz').read_bytes()).hexdigest()[:16]}", data_dir=args.data_dir or run.get("data_dir"), **{**options, **_common(args)})
     return settings, {"method": "imp", "seed": run["seed"], **imp_result(state, data, settings), "wall_time": 0.0}
+
+
+def _from_ticket(args: argparse.Namespace) -> tuple[InstabilitySettings, dict]:
+    """A ticket file's masks, analysed at k = 0 and swept over k with the controls, under the options' training.
+
+    The ticket does not record its data or training: they are the preset's and the options'
+    (``--dataset``, ``--iterations``), and ``--seeds`` names the one seed whose network it was found in.
+    """
+    ticket = WinningTicket.load(args.run_dir)
+    if ticket.density == 1.0:
+        raise ValueError(f"the ticket in {args.run_dir} is the dense network (its run kept round 0): nothing is pruned")
+    preset = {"dense": DENSE, "lenet": LENET, "quick": QUICK}[args.preset]
+    dataset, seeds = args.dataset or preset["dataset"], tuple(args.seeds or (0,))
+    data = load_data(dataset, args.data_dir, None)
+    sizes = tuple(ticket.layer_sizes)
+    if (sizes[0], sizes[-1]) != (data.n_features, data.n_classes):
+        raise ValueError(f"the ticket's network {'-'.join(map(str, sizes))} does not take {dataset} ({data.n_features} "
+                         f"inputs, {data.n_classes} classes): pass the --dataset it was found on")
+    if len(seeds) != 1 or any(not np.array_equal(w, w0) for w, w0 in
+                              zip(MLP(sizes, seed=seeds[0]).weights, ticket.initial.weights)):
+        raise ValueError(f"the ticket's initialization is not that of --seeds {' '.join(map(str, seeds))}: pass the "
+                         "one seed of the run that found it")
+    training = replace(preset["training"], iterations=args.iterations or preset["training"].iterations)
+    digest = hashlib.sha256(args.run_dir.read_bytes()).hexdigest()[:16]
+    settings = InstabilitySettings(
+        dataset=dataset, layer_sizes=sizes, training=training, seeds=seeds, pruning_rounds=1, rounds=(1,),
+        sweep_round=1, source=f"{args.run_dir.resolve()}: ticket of round {ticket.pruning_round}, sha256 {digest}",
+        data_dir=args.data_dir, **{"rewind_iterations": preset["rewind_iterations"], **_common(args)})
+    records = [ticket.history[0].to_dict(), {**ticket.record.to_dict(), "pruning_round": 1}]
+    masks = [[np.ones(m.shape, np.uint8) for m in ticket.masks], [m.astype(np.uint8) for m in ticket.masks]]
+    return settings, {"method": "imp", "seed": seeds[0], "records": records, "successive_barriers": [],
+                      "masks": masks, "wall_time": 0.0}
 
 
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:

@@ -127,7 +127,7 @@ def plot_successive_rounds(runs: Sequence[dict], path: Path) -> Path:
     fig = new_figure((5.5, 4))
     ax = fig.add_subplot(1, 1, 1)
     percents = set()
-    for run in sorted((r for r in runs if r["method"] == "imp"), key=lambda r: r["seed"]):
+    for run in sorted((r for r in runs if r["method"] == "imp" and r["successive_barriers"]), key=lambda r: r["seed"]):
         x = [100 * row["density"] for row in run["records"][1:]]
         ax.plot(x, 100 * np.asarray(run["successive_barriers"]), "o-", markersize=3, label=f"seed {run['seed']}")
         percents.update(x)
@@ -145,6 +145,6 @@ def write_figures(out: Path, runs: Sequence[dict]) -> list[Path]:
     paths = [plot_paths(runs, out / "path_error.png"), plot_instability_vs_k(runs, out / "instability_vs_k.png")]
     if any(run["method"] == "ticket" and run["rewind_iteration"] == 0 for run in runs):
         paths.append(plot_instability_vs_density(runs, out / "instability_vs_density.png"))
-    if any(run["method"] == "imp" for run in runs):
+    if any(run["method"] == "imp" and run["successive_barriers"] for run in runs):
         paths.append(plot_successive_rounds(runs, out / "successive_rounds.png"))
     return paths

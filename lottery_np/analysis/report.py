@@ -62,7 +62,7 @@ def format_table(runs: Sequence[dict]) -> str:
                      f"{row['seeds']:>6}")
     lines.append(f"stable: instability < {100 * STABLE_BARRIER:g} %; matching: test error within "
                  f"{100 * MATCHING_TOLERANCE:g} points of the dense network's at k = 0")
-    for run in sorted((r for r in runs if r["method"] == "imp"), key=lambda r: r["seed"]):
+    for run in sorted((r for r in runs if r["method"] == "imp" and r["successive_barriers"]), key=lambda r: r["seed"]):
         barriers = " ".join(f"{100 * b:.1f}" for b in run["successive_barriers"])
         lines.append(f"seed {run['seed']}: barrier % between the trained networks of IMP rounds r and r+1: {barriers}")
     return "\n".join(lines)
