@@ -3,8 +3,11 @@
 Two rules, each with the reason it cannot fire on a healthy run:
 
 * :func:`check_divergence` -- a loss that is not finite, or a validation loss above
-  ``DIVERGENCE_FACTOR`` times chance level, stops training with
-  :class:`TrainingDivergedError`;
+  ``DIVERGENCE_FACTOR`` times chance level after an update, stops training with
+  :class:`TrainingDivergedError`. Before the first update only a loss that is not finite
+  is refused: a network that has not moved cannot have diverged, and a mask chosen at
+  initialization may start far above chance (GraSP's masks of LeNet-300-100 start at a
+  validation loss of about 20, and train to 97 %);
 * :func:`learned` -- a network whose accuracy does not beat always guessing the most
   common class (by a three-sigma binomial test) learned nothing; the pruning loop
   raises :class:`DidNotLearnError` for such a dense network and never selects such

@@ -201,10 +201,12 @@ class _RunLog:
             train_loss = float(np.mean(self.running_loss)) if self.running_loss else math.nan
             record_evaluation(self.curve, self.model, self.evaluation_sets, iteration, train_loss)
             self.running_loss.clear()
-            advice = (self.advice if iteration > self.start_iteration
-                      else "no update was taken yet: check the network's starting weights")
-            check_divergence(self.curve.val_loss[-1], iteration, self.model.layer_sizes[-1], "validation loss",
-                             advice)
+            loss = self.curve.val_loss[-1]
+            if iteration > self.start_iteration:
+                check_divergence(loss, iteration, self.model.layer_sizes[-1], "validation loss", self.advice)
+            elif not math.isfinite(loss):  # no update yet: a high loss is where the run starts, not divergence
+                check_divergence(loss, iteration, self.model.layer_sizes[-1], "validation loss",
+                                 "no update was taken yet: check the network's starting weights")
         return evaluate
 
 

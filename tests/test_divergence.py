@@ -89,3 +89,12 @@ def test_the_command_line_fails_with_one_line_on_divergence(tmp_path, capsys):
                    "--learning-rate", "1000", "--no-progress", "--out", str(tmp_path / "run")])
     err = capsys.readouterr().err
     assert status == 1 and err.count("\n") == 1 and "training diverged at iteration 20" in err, err
+
+
+def test_a_high_loss_before_the_first_update_is_where_a_run_starts_not_divergence():
+    model = MLP((64, 32, 10), seed=0)
+    model.weights[1] *= 300  # logits in the hundreds: a validation loss far above ten times chance
+    start = model.loss(load_digits().X_val, load_digits().y_val)
+    assert start > DIVERGENCE_FACTOR * math.log(10)
+    result = train(model, load_digits(), TrainingConfig(iterations=300, eval_every=300), seed=0)
+    assert result.curve.val_loss[0] == start and result.curve.val_loss[-1] < DIVERGENCE_FACTOR * math.log(10)
