@@ -173,6 +173,27 @@ def plot_input_connections(runs: Sequence[dict], image_shape: Sequence[int], pat
     return save_figure(fig, path)
 
 
+def plot_accuracy_vs_seconds(runs: Sequence[dict], path: Path) -> Path:
+    """Test accuracy at early stopping against the seconds one training took, every method and density (means
+    over seeds): the Pareto picture. IMP's points are single rounds; its whole search costs their sum."""
+    fig = new_figure((7.5, 5))
+    ax = fig.add_subplot(1, 1, 1)
+    for method, points in method_points(runs).items():
+        if method == "magnitude":
+            continue
+        rows = aggregate(points, "wall_time")
+        accuracy = {d: mean for d, mean, _, _ in aggregate(points, "test_accuracy")}
+        seconds = [mean for _, mean, _, _ in rows]
+        ax.plot(seconds, [100 * accuracy[d] for d, _, _, _ in rows], "o-" if len(rows) > 1 else "s",
+                color=COLORS[method], label=LABELS[method], markersize=4)
+    ax.set_xscale("log")
+    ax.set(xlabel="seconds per training (one job of two running at once)", ylabel="test accuracy % (early stopping)",
+           title="accuracy against wall-clock time, each point one density")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="x-small", ncol=2)
+    return save_figure(fig, path)
+
+
 def write_plots(out: Path, runs: Sequence[dict], image_shape: Sequence[int]) -> list[Path]:
     """The figures, into ``out``.
 
@@ -195,4 +216,5 @@ def write_plots(out: Path, runs: Sequence[dict], image_shape: Sequence[int]) -> 
                   plot_first_layer_mask(lottery["masks"][ticket_round][0], image_shape, out / "first_layer_mask.png")]
     if any(run["method"] in FROM_START + ABLATED for run in runs):
         paths.append(plot_input_connections(runs, image_shape, out / "input_connections.png"))
+        paths.append(plot_accuracy_vs_seconds(runs, out / "accuracy_vs_seconds.png"))
     return paths
