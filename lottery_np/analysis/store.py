@@ -21,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..files import load_npz, parse_json, save_npz_atomic, write_text_atomic
+from ..experiment import mask_key, refuse_other_settings, save_round_masks
+from ..files import load_npz, parse_json, write_text_atomic
 from .grid import CONTROLS, InstabilitySettings, result_key, ticket_cells
 
 
@@ -32,16 +33,11 @@ def job_path(folder: Path, key: tuple) -> Path:
     return Path(folder) / f"{method}-seed{seed}{suffix}.json"
 
 
-def _mask_key(pruning_round: int, layer: int) -> str:
-    return f"round_{pruning_round}_layer_{layer}"
-
-
 def save_result(folder: Path, settings: InstabilitySettings, result: dict) -> Path:
     """Save one finished job's ``result`` into ``folder``; return its JSON file."""
     path = job_path(folder, result_key(result))
     if "masks" in result:
-        save_npz_atomic(path.with_suffix(".npz"), {_mask_key(r, layer): mask for r, layers in enumerate(result["masks"])
-                                                   for layer, mask in enumerate(layers)})
+        save_round_masks(path.with_suffix(".npz"), result["masks"])
     record = {"settings": settings.to_dict(), "result": {k: v for k, v in result.items() if k != "masks"}}
     return write_text_atomic(path, json.dumps(record))
 
@@ -54,20 +50,15 @@ def load_results(folder: Path, settings: InstabilitySettings) -> list[dict]:
     ValueError
         Naming the file, and every setting that differs or what is wrong with the result.
     """
-    expected = json.loads(json.dumps(settings.to_dict()))
     results = []
     for path in sorted(Path(folder).glob("*.json")):
         try:
             record = parse_json(path.read_text())
-            saved, result = record["settings"], record["result"]
+            saved, result = dict(record["settings"]), record["result"]
             key = result_key(result)
         except (ValueError, KeyError, TypeError, AttributeError) as error:
             raise ValueError(f"{path} is not a finished job's file ({error})") from None
-        differ = [f"{name}={saved.get(name)!r} (now {expected.get(name)!r})"
-                  for name in dict.fromkeys([*expected, *saved]) if saved.get(name) != expected.get(name)]
-        if differ:
-            raise ValueError(f"{path} was made with other settings: {', '.join(differ)}; "
-                             "resume with the same settings or choose another --out")
+        refuse_other_settings(path, saved, settings)
         if key not in _grid_keys(settings) or path != job_path(path.parent, key):
             raise ValueError(f"{path} holds a job that is not one of the grid's: {key}")
         try:
@@ -108,18 +99,18 @@ def _read_masks(path: Path, settings: InstabilitySettings, n_rounds: int) -> lis
     shapes = list(zip(sizes[:-1], sizes[1:]))
     if n_rounds != settings.pruning_rounds + 1:
         raise ValueError(f"it holds {n_rounds} rounds, not the settings' {settings.pruning_rounds + 1}")
-    keys = [_mask_key(r, layer) for r in range(n_rounds) for layer in range(len(shapes))]
+    keys = [mask_key(r, layer) for r in range(n_rounds) for layer in range(len(shapes))]
     try:
         arrays = load_npz(path, keys, what="imp job's masks file")
     except FileNotFoundError:
         raise ValueError(f"its masks file {path} is missing") from None
     masks = []
     for r in range(n_rounds):
-        layers = [arrays[_mask_key(r, layer)] for layer in range(len(shapes))]
+        layers = [arrays[mask_key(r, layer)] for layer in range(len(shapes))]
         for layer, (mask, shape) in enumerate(zip(layers, shapes)):
             if mask.shape != shape or not np.isin(mask, (0, 1)).all():
-                raise ValueError(f"{_mask_key(r, layer)} must be a 0/1 mask of shape {shape}")
+                raise ValueError(f"{mask_key(r, layer)} must be a 0/1 mask of shape {shape}")
             if r and (mask > masks[-1][layer]).any():
-                raise ValueError(f"{_mask_key(r, layer)} keeps weights that round {r - 1} pruned")
+                raise ValueError(f"{mask_key(r, layer)} keeps weights that round {r - 1} pruned")
         masks.append(layers)
     return masks

@@ -24,7 +24,7 @@ from . import cluster
 from .command import build_parser, main, options_from_args, run
 from .jobs import Job, exit_with_parent, load_data, run_job
 from .runner import run_benchmark, run_phases
-from .store import open_jobs_folder
+from .store import mask_key, open_jobs_folder, refuse_other_settings, save_round_masks
 from .settings import FULL, METHODS, QUICK, REINIT_SEED_OFFSET, BenchmarkSettings
 
 __all__ = [
@@ -38,11 +38,14 @@ __all__ = [
     "cluster",
     "exit_with_parent",
     "load_data",
+    "mask_key",
     "main",
     "options_from_args",
     "run",
     "open_jobs_folder",
+    "refuse_other_settings",
     "run_benchmark",
     "run_job",
     "run_phases",
+    "save_round_masks",
 ]

@@ -72,8 +72,30 @@ def job_path(folder: Path, key: tuple) -> Path:
     return Path(folder) / f"{method}-seed{seed}{suffix}.json"
 
 
-def _mask_key(pruning_round: int, layer: int) -> str:
+def mask_key(pruning_round: int, layer: int) -> str:
+    """The name of round ``pruning_round``'s mask of layer ``layer`` in a job's ``.npz``."""
     return f"round_{pruning_round}_layer_{layer}"
+
+
+def save_round_masks(path: Path, masks: list) -> Path:
+    """Write ``masks[r][l]`` (every round's, every layer's) to the ``.npz`` ``path``, atomically, as :func:`mask_key`
+    names them."""
+    save_npz_atomic(path, {mask_key(r, layer): mask for r, layers in enumerate(masks)
+                           for layer, mask in enumerate(layers)})
+    return Path(path)
+
+
+def refuse_other_settings(path: Path, saved: dict, settings) -> None:
+    """Raise ``ValueError`` naming ``path`` and every setting in which ``saved`` differs from ``settings``.
+
+    Nested settings are compared one by one (``training.iterations``), tuples as the lists JSON makes them.
+    """
+    expected, saved = _flat(json.loads(json.dumps(settings.to_dict()))), _flat(saved)
+    differ = [f"{name}={saved.get(name)!r} (now {expected.get(name)!r})"
+              for name in dict.fromkeys([*expected, *saved]) if saved.get(name) != expected.get(name)]
+    if differ:
+        raise ValueError(f"{path} was made with other settings: {', '.join(differ)}; "
+                         "resume with the same settings or choose another --out")
 
 
 def save_job(folder: Path, settings: BenchmarkSettings, result: dict) -> Path:
@@ -81,9 +103,7 @@ def save_job(folder: Path, settings: BenchmarkSettings, result: dict) -> Path:
     path = job_path(folder, result_key(result))
     masks = None
     if "masks" in result:
-        masks = path.with_suffix(".npz").name
-        save_npz_atomic(path.with_suffix(".npz"), {_mask_key(r, layer): mask for r, layers in enumerate(result["masks"])
-                                                   for layer, mask in enumerate(layers)})
+        masks = save_round_masks(path.with_suffix(".npz"), result["masks"]).name
     record = {"settings": settings.to_dict(), "result": {k: v for k, v in result.items() if k != "masks"},
               "masks": masks}
     return write_text_atomic(path, json.dumps(record))
@@ -97,20 +117,15 @@ def load_jobs(folder: Path, settings: BenchmarkSettings) -> list[dict]:
     ValueError
         Naming the file and every setting that differs, or a file that cannot be read.
     """
-    expected = _flat(json.loads(json.dumps(settings.to_dict())))  # tuples become lists, as in the files
     results = []
     for path in sorted(Path(folder).glob("*.json")):
         try:
             record = parse_json(path.read_text())
-            saved, result = _flat(record["settings"]), record["result"]
+            saved, result = dict(record["settings"]), record["result"]
             result_key(result)
         except (ValueError, KeyError, TypeError, AttributeError) as error:
             raise ValueError(f"{path} is not a finished job's file ({error})") from None
-        differ = [f"{name}={saved.get(name)!r} (now {expected.get(name)!r})"
-                  for name in dict.fromkeys([*expected, *saved]) if saved.get(name) != expected.get(name)]
-        if differ:
-            raise ValueError(f"{path} was made with other settings: {', '.join(differ)}; "
-                             "resume with the same settings or choose another --out")
+        refuse_other_settings(path, saved, settings)
         _check_result(path, result, settings)
         if result["method"] == WITH_MASKS:
             if not isinstance(record.get("masks"), str):
@@ -179,7 +194,7 @@ def _load_masks(path: Path, owner: Path, settings) -> list[list[np.ndarray]]:
     """
     sizes = settings.layer_sizes
     shapes, densities = list(zip(sizes[:-1], sizes[1:])), settings.densities()
-    keys = [_mask_key(r, layer) for r in range(len(densities)) for layer in range(len(shapes))]
+    keys = [mask_key(r, layer) for r in range(len(densities)) for layer in range(len(shapes))]
     try:
         arrays = load_npz(path, keys, what="job's masks file")
     except FileNotFoundError:
@@ -189,9 +204,9 @@ def _load_masks(path: Path, owner: Path, settings) -> list[list[np.ndarray]]:
         raise ValueError(f"{path} holds {extra[0]}, which no round and layer of the grid has")
     masks = []
     for r, density in enumerate(densities):
-        layers = [arrays[_mask_key(r, layer)] for layer in range(len(shapes))]
+        layers = [arrays[mask_key(r, layer)] for layer in range(len(shapes))]
         for layer, (mask, shape) in enumerate(zip(layers, shapes)):
-            key = _mask_key(r, layer)
+            key = mask_key(r, layer)
             if mask.shape != shape or mask.dtype.kind not in "biuf" or not np.isin(mask, (0, 1)).all():
                 raise ValueError(f"{path}: {key} must be a 0/1 mask of shape {shape}, got {mask.dtype} {mask.shape}")
             if r and (mask > masks[-1][layer]).any():
