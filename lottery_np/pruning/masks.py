@@ -31,14 +31,25 @@ def _layers(weights: Sequence, masks: Sequence) -> tuple[list, list]:
 
 
 def _keep_largest(scores: np.ndarray, alive: np.ndarray, n_keep: int) -> np.ndarray:
-    """Boolean array keeping the ``n_keep`` alive entries of largest score (lowest index wins ties)."""
+    """Boolean array keeping the ``n_keep`` alive entries of largest score (lowest index wins ties).
+
+    The entries a stable sort of ``-score`` would put first, found without sorting: every
+    candidate above the ``n_keep``-th largest score, and of those equal to it, the lowest
+    indices. A partition costs linear time where a sort costs ``n log n``, which matters to
+    dynamic sparse training, choosing among a layer's every entry every hundred steps.
+    """
     if not 0 <= n_keep <= int(alive.sum()):
         raise ValueError(f"cannot keep {n_keep} of {int(alive.sum())} surviving weights")
     candidates = np.flatnonzero(alive)
-    # A stable sort of -score ranks larger magnitudes first and, among equals, lower indices first.
-    order = np.argsort(-scores[candidates], kind="stable")
     keep = np.zeros(scores.size, dtype=bool)
-    keep[candidates[order[:n_keep]]] = True
+    if n_keep == 0:
+        return keep
+    values = scores[candidates]
+    threshold = -np.partition(-values, n_keep - 1)[n_keep - 1]  # the n_keep-th largest score
+    above = values > threshold
+    ties = np.flatnonzero(values == threshold)[:n_keep - int(above.sum())]  # candidates are in index order
+    keep[candidates[above]] = True
+    keep[candidates[ties]] = True
     return keep
 
 
