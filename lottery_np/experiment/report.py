@@ -19,8 +19,8 @@ from threadpoolctl import threadpool_info
 
 import numpy as np
 
-from ..plots import (aggregate, new_figure, plot_accuracy_vs_density, plot_early_stopping, plot_first_layer_mask,
-                     plot_learning_curves, save_figure)
+from ..plots import (aggregate, density_axis, new_figure, plot_accuracy_vs_density, plot_early_stopping,
+                     plot_first_layer_mask, plot_learning_curves, save_figure)
 from ..files import write_text_atomic
 from ..curves import first_iteration_reaching
 from .settings import ABLATED, ALL_METHODS, FROM_START, BenchmarkSettings
@@ -162,9 +162,11 @@ def plot_input_connections(runs: Sequence[dict], image_shape: Sequence[int], pat
         if run["method"] in FROM_START + ABLATED and run["method"] not in chosen:
             last = max(run["input_connections"], key=int)
             chosen[run["method"]] = (np.asarray(run["input_connections"][last]), run["records"][-1]["density"])
-    fig = new_figure((2.4 * len(chosen), 2.8))
+    columns = min(5, len(chosen))
+    rows = -(-len(chosen) // columns)
+    fig = new_figure((2.6 * columns, 2.8 * rows))
     for i, (method, (counts, density)) in enumerate(chosen.items()):
-        ax = fig.add_subplot(1, len(chosen), i + 1)
+        ax = fig.add_subplot(rows, columns, i + 1)
         image = ax.imshow(counts.reshape(image_shape), cmap="viridis")
         ax.set_title(f"{LABELS[method]}\n{100 * density:.3g} %", fontsize="small")
         ax.set_xticks([])
@@ -194,6 +196,34 @@ def plot_accuracy_vs_seconds(runs: Sequence[dict], path: Path) -> Path:
     return save_figure(fig, path)
 
 
+def plot_from_start(runs: Sequence[dict], path: Path) -> Path:
+    """Accuracy against density, zoomed where the methods differ: IMP and its controls with the methods sparse from
+    the start (left), and each ablated method beside the method it ablates (right). Mean and the seeds' range."""
+    points = method_points(runs)
+    fig = new_figure((13, 5))
+    panels = [[m for m in ("lottery_ticket", "random_reinit", "random_mask", *FROM_START) if m in points],
+              [m for m in points if m in ABLATED or (m in FROM_START and any(a.startswith(m + "_") for a in ABLATED))]]
+    for i, methods in enumerate(panels):
+        ax = fig.add_subplot(1, 2, i + 1)
+        percents = set()
+        for method in methods:
+            rows = aggregate(points[method], "test_accuracy")
+            x = [100 * d for d, _, _, _ in rows]
+            ax.plot(x, [100 * m for _, m, _, _ in rows], "o-" if method not in ABLATED else "s--", markersize=3,
+                    color=COLORS[method], label=LABELS[method])
+            percents.update(x)
+        if "dense" in points:
+            ax.axhline(100 * aggregate(points["dense"], "test_accuracy")[0][1], color="grey", linestyle=":",
+                       label="dense")
+        if percents:
+            density_axis(ax, sorted(percents, reverse=True))
+        ax.set_ylim(88, 99)
+        ax.set(ylabel="test accuracy % (early stopping; below 88 % off the axis)",
+               title=("IMP, its controls, and sparse from the start" if i == 0 else "ablations at initialization"))
+        ax.legend(fontsize="x-small", ncol=2, loc="lower left")
+    return save_figure(fig, path)
+
+
 def write_plots(out: Path, runs: Sequence[dict], image_shape: Sequence[int]) -> list[Path]:
     """The figures, into ``out``.
 
@@ -217,4 +247,5 @@ def write_plots(out: Path, runs: Sequence[dict], image_shape: Sequence[int]) -> 
     if any(run["method"] in FROM_START + ABLATED for run in runs):
         paths.append(plot_input_connections(runs, image_shape, out / "input_connections.png"))
         paths.append(plot_accuracy_vs_seconds(runs, out / "accuracy_vs_seconds.png"))
+        paths.append(plot_from_start(runs, out / "from_start_vs_density.png"))
     return paths
