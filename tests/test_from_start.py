@@ -101,3 +101,23 @@ def test_the_command_line_names_a_bad_method_in_one_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert status == 2 and len(err) == 1 and "--methods" in err[0] and "magic" in err[0]
     assert not (tmp_path / "x").exists()
+
+
+def test_the_speed_benchmark_runs_each_configuration_in_its_own_process(tmp_path, capsys):
+    import importlib.util
+    import pathlib
+
+    script = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "sparse_speed.py"
+    spec = importlib.util.spec_from_file_location("sparse_speed", script)
+    speed = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(speed)
+    try:
+        load_dataset("mnist", download=False)
+    except Exception:
+        pytest.skip("MNIST is not on disk here")
+    assert speed.main(["--iterations", "40", "--repeats", "1", "--methods", "rigl", "--densities", "0.5",
+                       "--out", str(tmp_path)]) == 0
+    rows = json.loads((tmp_path / "speed.json").read_text())["rows"]
+    assert [(row["method"], row["density"]) for row in rows] == [("dense", 1.0), ("rigl", 0.5)]
+    assert rows[0]["ratio"] == 1.0 and 0 < rows[1]["flop_ratio"] < 1
+    assert "vs dense" in capsys.readouterr().out
