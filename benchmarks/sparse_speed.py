@@ -41,7 +41,7 @@ def one_run(method: str, density: float, iterations: int, seed: int) -> dict:
     from lottery_np.experiment.from_start import masks_at_init
     from lottery_np.sparse import Rewiring
 
-    data = load_dataset("mnist")
+    data = load_dataset("mnist", download=False)
     model = MLP(SIZES, seed=seed)
     config = TrainingConfig(iterations=iterations, eval_every=iterations)
     rewiring, scoring = None, 0.0

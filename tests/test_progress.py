@@ -23,10 +23,10 @@ def test_a_log_gets_one_line_per_pruning_round_and_none_per_iteration(tiny_digit
     assert all("test_acc=" in line for line in lines)
 
 
-def test_a_log_gets_one_line_per_finished_job(monkeypatch, capfd):
-    monkeypatch.setattr(runner, "run_job", lambda job, settings: {"method": job.method, "seed": job.seed})
+def test_a_log_gets_one_line_per_finished_job(capfd):
     jobs = [Job("dense", seed) for seed in range(3)]
-    runner.run_jobs(jobs, settings=None, n_jobs=1, backend="sequential", progress=True, description="methods")
+    runner.run_jobs(jobs, settings=None, n_jobs=1, backend="sequential", progress=True, description="methods",
+                    run=lambda job, settings: {"method": job.method, "seed": job.seed})
     err = capfd.readouterr().err
     assert "\r" not in err
     assert err.splitlines() == [f"methods {n}/3 jobs method=dense seed={n - 1}" for n in (1, 2, 3)]

@@ -83,7 +83,7 @@ def job_count(settings: BenchmarkSettings, methods=METHODS) -> int:
 
 def run_jobs(jobs: list, settings, n_jobs: int = 1, backend: Optional[str] = None,
              progress: bool = True, description: str = "jobs",
-             on_result: Optional[Callable[[dict], object]] = None, run: Callable = run_job) -> list[dict]:
+             on_result: Optional[Callable[[dict], object]] = None, run: Optional[Callable] = None) -> list[dict]:
     """Run ``jobs`` in parallel and return their result dicts (in completion order).
 
     Parameters
@@ -101,6 +101,7 @@ def run_jobs(jobs: list, settings, n_jobs: int = 1, backend: Optional[str] = Non
     run : callable
         ``run(job, settings) -> dict``, a pure function (default: the benchmark's :func:`.jobs.run_job`).
     """
+    run = run or run_job
     calls = (delayed(run)(job, settings) for job in jobs)
     try:
         results = Parallel(n_jobs=n_jobs, backend=backend, return_as="generator_unordered")(calls)
@@ -155,7 +156,7 @@ def run_benchmark(settings: BenchmarkSettings, n_jobs: int = 1, backend: Optiona
 
 def run_phases(settings, phase_one: list, plan_phase_two: Callable[[dict], list], n_jobs: int = 1,
                backend: Optional[str] = None, progress: bool = True, finished: Sequence[dict] = (),
-               on_result: Optional[Callable[[dict], object]] = None, run: Callable = run_job,
+               on_result: Optional[Callable[[dict], object]] = None, run: Optional[Callable] = None,
                key: Callable[[dict], tuple] = result_key) -> dict[tuple, dict]:
     """Run the jobs of ``phase_one``, then those ``plan_phase_two`` plans from its results; skip ``finished`` ones.
 
