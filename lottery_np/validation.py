@@ -108,6 +108,28 @@ def real(name: str, value: Any, minimum: Optional[float] = None, maximum: Option
     return number
 
 
+def distinct_integers(name: str, values: Any, minimum: Optional[int] = 0, maximum: Optional[int] = None, *,
+                      at_least_one: bool = True) -> tuple:
+    """``values`` as a tuple of distinct integers in the bounds (seeds, iterations, rounds).
+
+    >>> distinct_integers("seeds", [0, 2])
+    (0, 2)
+    >>> distinct_integers("seeds", [1, 1])
+    Traceback (most recent call last):
+    ...
+    lottery_np.validation.SettingError: seeds must be distinct integers, at least one, got [1, 1]
+
+    Raises
+    ------
+    SettingError
+        Naming ``name[i]`` for an entry out of bounds, or ``name`` for repeats (or none, with ``at_least_one``).
+    """
+    checked = tuple(integer(f"{name}[{i}]", v, minimum=minimum, maximum=maximum) for i, v in enumerate(values))
+    if len(set(checked)) != len(checked) or (at_least_one and not checked):
+        raise SettingError(name, "distinct integers" + (", at least one" if at_least_one else ""), list(checked))
+    return checked
+
+
 def optional(check, name: str, value: Any, **bounds):
     """``None`` stays ``None``; anything else goes through ``check(name, value, **bounds)``."""
     return None if value is None else check(name, value, **bounds)

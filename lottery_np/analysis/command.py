@@ -55,6 +55,9 @@ QUICK = MappingProxyType({"dataset": "digits", "hidden": (300, 100), "seeds": (0
                           "rewind_iterations": (0, 20), "pruning_rounds": 3, "rounds": (1, 3), "sweep_round": 3})
 """A grid of seconds on the 8x8 digits; the tests run it."""
 
+PRESETS = MappingProxyType({"dense": DENSE, "lenet": LENET, "quick": QUICK})
+"""The grids a command line without RUN_DIR starts from, by ``--preset``."""
+
 
 def build_parser(parser: Optional[argparse.ArgumentParser] = None, preset: str = "dense") -> argparse.ArgumentParser:
     """The command's arguments, added to ``parser`` (a sub-command's) or to a new one; ``preset`` is the default."""
@@ -63,7 +66,7 @@ def build_parser(parser: Optional[argparse.ArgumentParser] = None, preset: str =
                         help="a lottery-np find-ticket run folder, or a ticket file (ticket.npz, with --dataset, "
                              "--iterations and the one --seeds it was found with), to analyse; default: a network "
                              "from scratch")
-    parser.add_argument("--preset", choices=("dense", "lenet", "quick"), default=preset,
+    parser.add_argument("--preset", choices=tuple(PRESETS), default=preset,
                         help="the grid without RUN_DIR: dense LeNet, LeNet with IMP and controls, or a digits smoke "
                              "run (default: %(default)s)")
     parser.add_argument("--dataset", choices=("mnist", "fashion-mnist", "digits"), help="without RUN_DIR")
@@ -96,7 +99,7 @@ def settings_from_args(args: argparse.Namespace) -> tuple[InstabilitySettings, O
     """
     if args.run_dir is not None:
         return _from_ticket(args) if args.run_dir.is_file() else _from_run_folder(args)
-    preset = {"dense": DENSE, "lenet": LENET, "quick": QUICK}[args.preset]
+    preset = PRESETS[args.preset]
     options = dict(preset)
     for name in ("dataset", "pruning_rounds", "sweep_round"):
         if getattr(args, name) is not None:
@@ -161,7 +164,7 @@ def _from_ticket(args: argparse.Namespace) -> tuple[InstabilitySettings, dict]:
     ticket = WinningTicket.load(args.run_dir)
     if ticket.density == 1.0:
         raise ValueError(f"the ticket in {args.run_dir} is the dense network (its run kept round 0): nothing is pruned")
-    preset = {"dense": DENSE, "lenet": LENET, "quick": QUICK}[args.preset]
+    preset = PRESETS[args.preset]
     dataset, seeds = args.dataset or preset["dataset"], tuple(args.seeds or (0,))
     data = load_data(dataset, args.data_dir, None)
     sizes = tuple(ticket.layer_sizes)

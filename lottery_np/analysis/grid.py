@@ -36,7 +36,7 @@ from ..experiment import REINIT_SEED_OFFSET, exit_with_parent, load_data, run_ph
 from ..model import MLP
 from ..pruning import LotteryTicketPruner, RunState, random_masks, read_checkpoint
 from .barrier import PATH_POINTS, linear_path
-from .instability import DATA_SEEDS, TRAIN_EXAMPLES, dense_at, instability_analysis
+from .instability import DATA_SEEDS, TRAIN_EXAMPLES, check_data_seeds, dense_at, instability_analysis
 
 METHODS = ("dense", "ticket", "random_pruning", "random_reinit")
 """The networks whose instability the grid measures, in the order tables and figures list them."""
@@ -90,32 +90,22 @@ class InstabilitySettings:
     data_dir: Optional[str] = None
 
     def __post_init__(self):
-        def ints(name: str, values, minimum: int = 0, maximum: Optional[int] = None) -> tuple:
-            return tuple(validation.integer(f"{name}[{i}]", v, minimum=minimum, maximum=maximum)
-                         for i, v in enumerate(values))
-
         if not isinstance(self.training, TrainingConfig) or self.training.iterations is None:
             raise validation.SettingError("training", "a TrainingConfig counted in iterations", self.training)
-        seeds = ints("seeds", self.seeds)
-        if not seeds or len(set(seeds)) != len(seeds):
-            raise validation.SettingError("seeds", "distinct integers, at least one", list(seeds))
-        ks = ints("rewind_iterations", self.rewind_iterations, maximum=self.training.iterations - 1)
-        if not ks or len(set(ks)) != len(ks):
-            raise validation.SettingError("rewind_iterations", "distinct iterations, at least one", list(ks))
+        seeds = validation.distinct_integers("seeds", self.seeds)
+        ks = validation.distinct_integers("rewind_iterations", self.rewind_iterations,
+                                          maximum=self.training.iterations - 1)
         pruning_rounds = validation.integer("pruning_rounds", self.pruning_rounds, minimum=0)
-        rounds = ints("rounds", self.rounds, minimum=1, maximum=max(pruning_rounds, 1))
+        rounds = validation.distinct_integers("rounds", self.rounds, minimum=1, maximum=max(pruning_rounds, 1),
+                                              at_least_one=False)
         if rounds and not pruning_rounds:
             raise validation.SettingError("rounds", "empty when no IMP runs (pruning_rounds 0)", list(rounds))
-        if len(set(rounds)) != len(rounds):
-            raise validation.SettingError("rounds", "distinct rounds", list(rounds))
         if self.sweep_round is not None:
             if not pruning_rounds:
                 raise validation.SettingError("sweep_round", "None when no IMP runs (pruning_rounds 0)",
                                               self.sweep_round)
             validation.integer("sweep_round", self.sweep_round, minimum=1, maximum=pruning_rounds)
-        data_seeds = ints("data_seeds", self.data_seeds)
-        if len(data_seeds) != 2:
-            raise validation.SettingError("data_seeds", "two data-order seeds", list(data_seeds))
+        data_seeds = check_data_seeds(self.data_seeds)
         for name, value in (("seeds", seeds), ("rewind_iterations", tuple(sorted(ks))), ("rounds", rounds),
                             ("data_seeds", data_seeds), ("layer_sizes", tuple(self.layer_sizes)),
                             ("pruning_rounds", pruning_rounds),

@@ -102,6 +102,19 @@ class InstabilityResult:
                 "path": self.path.to_dict(), "seconds": self.seconds}
 
 
+def check_data_seeds(data_seeds) -> tuple:
+    """``data_seeds`` as a pair of seeds >= 0, the copies' two data orders (equal ones are allowed).
+
+    Raises
+    ------
+    SettingError
+        Naming ``data_seeds`` unless it is a pair, or ``data_seeds[i]`` for a bad seed.
+    """
+    if not isinstance(data_seeds, (tuple, list)) or len(data_seeds) != 2:
+        raise validation.SettingError("data_seeds", "two data-order seeds", data_seeds)
+    return tuple(validation.integer(f"data_seeds[{i}]", s, minimum=0) for i, s in enumerate(data_seeds))
+
+
 def matching(test_error: float, dense_test_error: float, tolerance: float = MATCHING_TOLERANCE) -> bool:
     """Whether a subnetwork's test error is at most ``tolerance`` above the dense network's.
 
@@ -130,7 +143,7 @@ def rewind_point(model: MLP, data, config: TrainingConfig, iteration: int, seed:
     """
     data = as_dataset(data)
     total = config.total_iterations(len(data.X_train))
-    validation.integer("rewind iteration", iteration, minimum=0, maximum=total - 1)
+    check_start_iteration(iteration, total, "rewind iteration")
     network = model.copy()
     if iteration:
         train(network, data, replace(config, iterations=iteration, epochs=None, eval_every=iteration), seed=seed)
@@ -179,9 +192,7 @@ def instability_analysis(model: MLP, data, config: TrainingConfig, *, start_iter
     if data.X_test is None:
         raise ValueError("instability analysis measures the test error: the data need a test set")
     check_start_iteration(start_iteration, config.total_iterations(len(data.X_train)), "start_iteration")
-    if not isinstance(data_seeds, (tuple, list)) or len(data_seeds) != 2:
-        raise validation.SettingError("data_seeds", "two data-order seeds", data_seeds)
-    seeds = tuple(validation.integer(f"data_seeds[{i}]", s, minimum=0) for i, s in enumerate(data_seeds))
+    seeds = check_data_seeds(data_seeds)
     n_train = validation.integer("train_examples", train_examples, minimum=1)
     path_alphas(points)  # checked before hours of training, not after
     copies = []

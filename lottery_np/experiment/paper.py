@@ -88,9 +88,7 @@ class PaperSettings:
     data_dir: Optional[str] = None
 
     def __post_init__(self):
-        seeds = tuple(validation.integer(f"seeds[{i}]", seed, minimum=0) for i, seed in enumerate(self.seeds))
-        if not seeds or len(set(seeds)) != len(seeds):
-            raise validation.SettingError("seeds", "distinct integers, at least one", list(seeds))
+        seeds = validation.distinct_integers("seeds", self.seeds)
         object.__setattr__(self, "seeds", seeds)
         object.__setattr__(self, "rounds", validation.integer("rounds", self.rounds, minimum=1))
         if not isinstance(self.training, TrainingConfig) or self.training.iterations is None:

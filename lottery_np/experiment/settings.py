@@ -97,9 +97,7 @@ class BenchmarkSettings:
 
     def __post_init__(self):
         validation.choice("dataset", self.dataset, tuple(LOADERS))
-        seeds = tuple(validation.integer(f"seeds[{i}]", seed, minimum=0) for i, seed in enumerate(self.seeds))
-        if not seeds or len(set(seeds)) != len(seeds):
-            raise validation.SettingError("seeds", "distinct integers, at least one", list(seeds))
+        seeds = validation.distinct_integers("seeds", self.seeds)
         object.__setattr__(self, "seeds", seeds)
         object.__setattr__(self, "target_sparsity", validation.real("target_sparsity", self.target_sparsity, 0.0, 1.0,
                                                                     low_open=True, high_open=True))
