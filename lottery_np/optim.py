@@ -23,6 +23,7 @@ owns the state.
 """
 from __future__ import annotations
 
+import copy
 import math
 from typing import Optional, Sequence
 
@@ -174,6 +175,43 @@ class Optimizer:
             state.append(fresh)
             counts.append(new.size)
         self._state, self._sizes, self._checked = state, counts, [None] * len(state)
+
+    def full_state(self, orders: Sequence[Optional[np.ndarray]], sizes: Sequence[int]) -> list[dict[str, np.ndarray]]:
+        """The state spread over every entry of each parameter (0 where no state is kept), to save a run.
+
+        ``orders`` is what :meth:`remap` takes: the flat indices the state's entries belong to
+        (a training step's ``state_order()``). The optimizer is not changed.
+
+        Examples
+        --------
+        >>> sgd = SGD(0.1)
+        >>> sgd.step([np.zeros(4)], [np.array([1.0, 2.0])], [np.array([0, 2])])
+        >>> sgd.full_state([np.array([0, 2])], [4])[0]["velocity"]
+        array([-0.1,  0. , -0.2,  0. ])
+        """
+        spread = copy.deepcopy(self)
+        spread.remap(orders, [None] * len(sizes), sizes)
+        return spread.state
+
+    def load_full_state(self, state: Sequence[dict], iterations: int, orders: Sequence[Optional[np.ndarray]],
+                        sizes: Sequence[int]) -> None:
+        """Take up a run where :meth:`full_state` left it: the entries at ``orders`` and the step count.
+
+        Raises
+        ------
+        ValueError
+            If ``state`` does not hold one array of each of :attr:`STATE` per parameter, of its size.
+        """
+        self.reset()
+        if len(state) != len(sizes) or any(
+                set(named) != set(self.STATE) or any(np.asarray(named[k]).size != size for k in self.STATE)
+                for named, size in zip(state, sizes)):
+            raise ValueError(f"the saved state must hold {list(self.STATE)} for {len(sizes)} parameters of "
+                             f"{list(sizes)} entries")
+        self._state = [[np.asarray(named[k]).reshape(-1) for k in self.STATE] for named in state]
+        self._sizes, self._checked = list(sizes), [None] * len(sizes)
+        self.remap([None] * len(sizes), orders, sizes)
+        self.iterations = validation.integer("iterations", iterations, minimum=1)
 
     def _indices(self, i: int, indices, size: int) -> Optional[np.ndarray]:
         """``active[i]`` checked: flat integer indices within a parameter of ``size`` entries.

@@ -14,6 +14,7 @@ Two guarantees a researcher relies on:
 """
 from __future__ import annotations
 
+import copy
 import math
 import time
 from typing import Iterator, Optional, Sequence
@@ -29,6 +30,7 @@ from .failure import TrainingDivergedError, check_divergence  # noqa: F401 - Tra
 from .model import MLP
 from .optim import Optimizer
 from .progress import progress_bar
+from .training_state import TrainingCheckpoint, TrainingState
 
 
 def epoch_order(seed: int, epoch: int, n_samples: int) -> np.ndarray:
@@ -100,6 +102,8 @@ def train(
     progress: bool = False,
     description: str = "training",
     rewiring=None,
+    checkpoint: Optional[TrainingCheckpoint] = None,
+    resume_from: Optional[TrainingState] = None,
 ) -> TrainingResult:
     """Train ``model`` in place with mini-batches and record its learning curve.
 
@@ -129,6 +133,13 @@ def train(
         Dynamic sparse training: after every iteration it is ``due`` at, it moves the model's
         connections and returns the training step for the new masks (:mod:`lottery_np.sparse`).
         The model's masks change during the run; every layer keeps its count.
+    checkpoint : lottery_np.training_state.TrainingCheckpoint, optional
+        Save the run's state at evaluations, at most every ``checkpoint.every_seconds``
+        (not at the last iteration: the run is done then).
+    resume_from : lottery_np.training_state.TrainingState, optional
+        Continue a saved run: the model takes its weights and masks, the optimizer its state,
+        and the result is the one the run would have given had it never stopped (with the same
+        ``data``, ``config``, ``seed``, ``start_iteration`` and ``rewiring`` settings).
 
     Returns
     -------
@@ -150,14 +161,22 @@ def train(
     snapshot_at = set(int(k) for k in snapshot_at)
     if any(k < start_iteration or k > total for k in snapshot_at):
         raise ValueError(f"snapshot_at must lie in [{start_iteration}, {total}], got {sorted(snapshot_at)}")
-    start = time.perf_counter()
+    resumed = start_iteration if resume_from is None else _check_resumable(resume_from, start_iteration, total,
+                                                                            snapshot_at)
+    start = time.perf_counter() - (0.0 if resume_from is None else resume_from.seconds)
     with threads.limited():  # lottery_np.engine.threads: how many, and why
-        step = training_step(model, optimizer or config.make_optimizer())
+        optimizer = optimizer or config.make_optimizer()
+        step = training_step(model, optimizer) if resume_from is None else _restore(model, optimizer, resume_from,
+                                                                                     rewiring)
         log = _RunLog(model, step, data, config.learning_rate, start_iteration)
-        bar = progress_bar(total - start_iteration, description, progress, log_updates=False, leave=False)
+        bar = progress_bar(total - start_iteration, description, progress, log_updates=False, leave=False,
+                           initial=resumed - start_iteration)
         try:
-            log.observe(start_iteration, snapshot=start_iteration in snapshot_at, evaluate=True)
-            for iteration, batch in batches(seed, len(data.X_train), config.batch_size, start_iteration, total):
+            if resume_from is None:
+                log.observe(start_iteration, snapshot=start_iteration in snapshot_at, evaluate=True)
+            else:
+                log.curve, log.running_loss = copy.deepcopy(resume_from.curve), list(resume_from.running_loss)
+            for iteration, batch in batches(seed, len(data.X_train), config.batch_size, resumed, total):
                 X, y = data.X_train[batch], data.y_train[batch]
                 log.batch_loss(iteration, step(X, y))
                 if rewiring is not None and rewiring.due(iteration):
@@ -165,11 +184,37 @@ def train(
                 if log.observe(iteration, snapshot=iteration in snapshot_at,
                                evaluate=iteration % config.eval_every == 0 or iteration == total):
                     bar.set_postfix(val_acc=f"{log.curve.val_accuracy[-1]:.4f}")
+                    if checkpoint is not None and iteration < total and checkpoint.due():
+                        checkpoint.save(log.state(iteration, time.perf_counter() - start, rewiring))
                 bar.update(1)
         finally:
             step.sync()  # also when interrupted: the model holds every update taken
             bar.close()
     return summarise(log.curve, total, time.perf_counter() - start, log.snapshots)
+
+
+def _check_resumable(state: TrainingState, start_iteration: int, total: int, snapshot_at: set) -> int:
+    """The iteration ``state`` resumes after, once it is known to belong to this run's schedule."""
+    if state.start_iteration != start_iteration or not start_iteration <= state.iteration <= total:
+        raise ValueError(f"resume_from was saved at iteration {state.iteration} of a run started at "
+                         f"{state.start_iteration}; this run starts at {start_iteration} and ends at {total}")
+    if any(k < state.iteration for k in snapshot_at):
+        raise ValueError(f"snapshot_at asks for iterations before {state.iteration}, where resume_from takes up the "
+                         f"run; those snapshots were not saved")
+    return state.iteration
+
+
+def _restore(model: MLP, optimizer: Optimizer, state: TrainingState, rewiring) -> TrainingStep:
+    """``model`` and ``optimizer`` as ``state`` holds them, and the training step for them."""
+    model.set_masks(state.masks)
+    model.set_parameters(state.parameters)
+    step = training_step(model, optimizer)
+    if state.optimizer:
+        sizes = [w.size for w in model.weights] + [b.size for b in model.biases]
+        optimizer.load_full_state(state.optimizer, state.optimizer_iterations, step.state_order(), sizes)
+    if rewiring is not None:
+        rewiring.updates = copy.deepcopy(state.rewiring_updates)
+    return step
 
 
 class _RunLog:
@@ -208,6 +253,15 @@ class _RunLog:
                 check_divergence(loss, iteration, self.model.layer_sizes[-1], "validation loss",
                                  "no update was taken yet: check the network's starting weights")
         return evaluate
+
+    def state(self, iteration: int, seconds: float, rewiring) -> TrainingState:
+        """The run after ``iteration``, for :class:`~lottery_np.training_state.TrainingCheckpoint` (synced)."""
+        optimizer, model = self.step.optimizer, self.model
+        sizes = [w.size for w in model.weights] + [b.size for b in model.biases]
+        full = [] if optimizer.state is None else optimizer.full_state(self.step.state_order(), sizes)
+        return TrainingState(iteration, self.start_iteration, model.get_parameters(), model.masks, full,
+                             optimizer.iterations, copy.deepcopy(self.curve), list(self.running_loss), seconds,
+                             copy.deepcopy(rewiring.updates) if rewiring is not None else [])
 
 
 

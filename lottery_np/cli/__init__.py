@@ -1,10 +1,12 @@
 """The ``lottery-np`` command line (also ``python -m lottery_np``).
 
-Four commands:
+Five commands:
 
 * ``lottery-np find-ticket ...`` -- iterative magnitude pruning with rewinding on one
   dataset; the run folder ends up holding the ticket, its history and the plots
   (:mod:`.find_ticket`, :mod:`.run_folder`);
+* ``lottery-np train-sparse --method M --density D ...`` -- one network trained sparse from its
+  first step, the mask chosen at initialization or moved while it learns (:mod:`.train_sparse`);
 * ``lottery-np benchmark ...`` -- the paper's experiments, with the options of
   :mod:`lottery_np.experiment.command` (also ``benchmarks/lth_vs_magnitude.py``);
 * ``lottery-np instability [RUN_DIR] ...`` -- instability analysis of a ``find-ticket`` run's
@@ -27,7 +29,7 @@ from ..data import DatasetNotFoundError
 from ..experiment import command as benchmark
 from ..failure import DidNotLearnError, TrainingDivergedError
 from ..validation import SettingError
-from . import find_ticket
+from . import find_ticket, train_sparse
 
 PROG = "lottery-np"
 USAGE_ERROR, RUN_ERROR = 2, 1  # exit statuses; an interrupted run exits with 130 (128 + SIGINT)
@@ -45,12 +47,13 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The ``lottery-np`` parser with its four sub-commands."""
+    """The ``lottery-np`` parser with its five sub-commands."""
     parser = _Parser(prog=PROG, description="The Lottery Ticket Hypothesis (Frankle & Carbin, 2019), "
                                             "in NumPy and Numba.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     find_ticket.add_parser(commands)
+    train_sparse.add_parser(commands)
     benchmark_parser = benchmark.build_parser(commands.add_parser(
         "benchmark", help="run the paper's experiments (see 'lottery-np benchmark --help')",
         description=benchmark.DESCRIPTION,
@@ -92,6 +95,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return instability.run(args, args.command_parser)
         if args.command == "plot":
             return _plot(args.run_dir)
+        if args.command == "train-sparse":
+            return train_sparse.run(args, argv)
         return find_ticket.run(args, argv)
     except UsageError as error:  # the benchmark's settings or --out, refused before any job runs
         return _fail(str(error), USAGE_ERROR)

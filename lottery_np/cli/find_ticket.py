@@ -53,6 +53,20 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
                     "keep the sparsest round that trains as well as the dense network.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    add_data_options(parser)
+    groups = {title: add_settings(parser, title, settings, pair)
+              for title, settings, pair in (("pruning", schema.PRUNING, EXCLUSIVE[0]),
+                                            ("training (every round)", schema.TRAINING, EXCLUSIVE[1]))}
+    groups["pruning"].add_argument("--rewind", default="init", metavar="{init,iteration:K,lr}",
+                                   help="where the survivors restart: their initialization, their value after K "
+                                        "iterations of the dense run, or their trained value (default: %(default)s)")
+
+    add_run_folder_options(parser, "folder for the settings, checkpoint, ticket, history and plots")
+    return parser
+
+
+def add_data_options(parser: argparse.ArgumentParser) -> None:
+    """The options of the dataset and the network's hidden layers (shared by the commands that train)."""
     data = parser.add_argument_group("data and network")
     data.add_argument("--dataset", choices=list(LOADERS), default="mnist", help="default: %(default)s")
     data.add_argument("--data-dir", metavar="DIR",
@@ -62,30 +76,30 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     data.add_argument("--hidden", nargs="+", type=_positive_int, default=[300, 100], metavar="SIZE",
                       help="hidden layer sizes; input and output sizes come from the data (default: 300 100)")
 
-    groups = {}
-    for title, settings, pair in (("pruning", schema.PRUNING, EXCLUSIVE[0]),
-                                  ("training (every round)", schema.TRAINING, EXCLUSIVE[1])):
-        groups[title] = group = parser.add_argument_group(title)
-        one_of = group.add_mutually_exclusive_group()
-        for name in pair:
-            add_option(one_of, name)
-        for setting in settings:
-            if setting.flag and setting.name not in pair:
-                add_option(group, setting.name)
-    groups["pruning"].add_argument("--rewind", default="init", metavar="{init,iteration:K,lr}",
-                                   help="where the survivors restart: their initialization, their value after K "
-                                        "iterations of the dense run, or their trained value (default: %(default)s)")
 
+def add_run_folder_options(parser: argparse.ArgumentParser, holds: str) -> None:
+    """--out, --resume, --no-progress and --threads (shared by the commands that train)."""
     output = parser.add_argument_group("run folder")
     output.add_argument("--out", required=True, metavar="RUN_DIR", type=_folder,
-                        help="folder for the settings, checkpoint, ticket, history and plots")
+                        help=holds)
     output.add_argument("--resume", action="store_true", help="continue the run in RUN_DIR, with its settings")
     output.add_argument("--no-progress", dest="progress", action="store_false", help="hide the progress bars")
     output.add_argument("--threads", metavar="N",
                         help=f"threads of the kernels, a number or {threads.AUTO} (the cores nothing else is "
                              f"using; default: ${threads.ENVIRONMENT_VARIABLE}, else {threads.DEFAULT_THREADS}); "
                              "the numbers do not depend on it")
-    return parser
+
+
+def add_settings(parser: argparse.ArgumentParser, title: str, settings, pair: tuple) -> argparse._ArgumentGroup:
+    """A group of options, one per setting of ``settings`` with a flag; the two of ``pair`` exclude each other."""
+    group = parser.add_argument_group(title)
+    one_of = group.add_mutually_exclusive_group()
+    for name in pair:
+        add_option(one_of, name)
+    for setting in settings:
+        if setting.flag and setting.name not in pair:
+            add_option(group, setting.name)
+    return group
 
 
 def add_option(group, name: str) -> None:

@@ -25,11 +25,18 @@ from .command import build_parser, main, options_from_args, run
 from .jobs import Job, exit_with_parent, load_data, run_job
 from .runner import run_benchmark, run_phases
 from .store import mask_key, open_jobs_folder, refuse_other_settings, save_round_masks
-from .settings import FULL, METHODS, QUICK, REINIT_SEED_OFFSET, BenchmarkSettings
+from .from_start import masks_at_init
+from .settings import ABLATED, FROM_START, FULL, METHODS, QUICK, REINIT_SEED_OFFSET, BenchmarkSettings
+
+METHODS_FROM_START = FROM_START + ABLATED
+"""Every mask chosen before training or moved during it, by name (:mod:`.from_start`)."""
 
 __all__ = [
+    "ABLATED",
+    "FROM_START",
     "FULL",
     "METHODS",
+    "METHODS_FROM_START",
     "QUICK",
     "REINIT_SEED_OFFSET",
     "BenchmarkSettings",
@@ -40,6 +47,7 @@ __all__ = [
     "load_data",
     "mask_key",
     "main",
+    "masks_at_init",
     "options_from_args",
     "run",
     "open_jobs_folder",
