@@ -16,25 +16,32 @@ float32, in three engines measured side by side:
   ``torch.optim.Adam``, ``CrossEntropyLoss``.
 
 An epoch is the ``55,000 // 60 = 916`` full batches every engine sees.
-Repeats are interleaved (one epoch of each engine, then the next round), so
-load from other processes hits all engines alike, and the median is reported.
+Every measurement runs in a process of its own (``python engine_epoch.py --engine NAME``:
+load the data, warm up on 3 batches, time the batches, print the seconds): the thread
+pools of two libraries in one process contend, and a peer timed in a process where this
+library's kernels have run can look several times slower than it is. Repeats are
+interleaved (one process of each engine, then the next round), so load from other
+processes hits all engines alike, and the median is reported.
 """
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import os
 import statistics
+import subprocess
 import sys
 import time
 import warnings
-from functools import partial
 from typing import Optional, Sequence
 
 import numpy as np
+import threadpoolctl
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 
-from lottery_np.data import Dataset
+from lottery_np.data import Dataset, load_digits, load_mnist
+from lottery_np.engine import threads as lottery_np_threads
 from lottery_np.model import MLP
 from lottery_np.optim import Adam
 from lottery_np.engine.step import training_step
@@ -136,27 +143,59 @@ def torch_runner(X: np.ndarray, y: np.ndarray, layer_sizes: Sequence[int], batch
     return run
 
 
+# ------------------------------------------------------- one engine, one process
+ENGINES = {
+    "lottery_np": lambda data, sizes, batch, n, threads: lottery_np_runner(data.X_train, data.y_train, sizes, batch, n),
+    "lottery_np train()": lambda data, sizes, batch, n, threads: lottery_np_train_runner(data, sizes, batch, n),
+    "scikit-learn": lambda data, sizes, batch, n, threads: sklearn_runner(data.X_train, data.y_train, sizes, batch, n),
+    "torch": lambda data, sizes, batch, n, threads: torch_runner(data.X_train, data.y_train, sizes, batch, n,
+                                                                 threads=threads),
+}
+"""Each engine's runner, made from ``(data, layer_sizes, batch_size, n_batches, threads)``."""
+
+
+def time_in_this_process(engine: str, dataset: str, hidden: Sequence[int], batch_size: int, n_batches: int,
+                         threads: int) -> float:
+    """Seconds of ``n_batches`` batches of ``engine``, warmed up on 3 batches first, in this process alone."""
+    lottery_np_threads.configure(threads)  # Numba
+    threadpoolctl.threadpool_limits(threads)  # BLAS
+    data = load_digits() if dataset == "digits" else load_mnist(download=False)
+    sizes = (data.n_features, *hidden, data.n_classes)
+    ENGINES[engine](data, sizes, batch_size, 3, threads)()  # Numba compilation, first BLAS calls, allocators
+    return ENGINES[engine](data, sizes, batch_size, n_batches, threads)()
+
+
+def process_runner(engine: str, dataset: str, hidden: Sequence[int], batch_size: int, n_batches: int,
+                   threads: int) -> Runner:
+    """A runner that times ``engine`` in a fresh process of its own (:func:`time_in_this_process`)."""
+    command = [sys.executable, __file__, "--engine", engine, "--dataset", dataset, "--hidden", *map(str, hidden),
+               "--batch-size", str(batch_size), "--batches", str(n_batches), "--threads", str(threads)]
+
+    def run() -> float:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=1800, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"timing {engine} failed: {done.stderr.strip().splitlines()[-1:]}")
+        return float(done.stdout.split()[-1])
+
+    return run
+
+
 # -------------------------------------------------------------- the table
 def dense_epochs(data: Dataset, layer_sizes: Sequence[int], batch_size: int, n_batches: int, per_epoch: int,
                  repeats: int, use_torch: bool = True, threads: Optional[int] = None) -> tuple[dict, dict]:
     """Seconds per epoch of every engine, and lottery_np's epoch over each other engine's.
 
-    Every engine is warmed up (Numba compilation, first BLAS calls, allocators) on
-    3 batches, then timed on ``n_batches`` batches in ``repeats`` interleaved rounds;
-    each round's time is scaled up to a whole epoch of ``per_epoch`` batches. Returns
+    Every engine is timed in ``repeats`` interleaved rounds of one fresh process each
+    (:func:`process_runner`), on ``n_batches`` batches after a warm-up of 3; each round's
+    time is scaled up to a whole epoch of ``per_epoch`` batches. Returns
     ``{engine: {"seconds_per_epoch": median, "samples": [...]}}`` and
     ``{"lottery_np/<engine>": ratio}`` for scikit-learn and PyTorch (when timed).
     """
-    X, y = data.X_train, data.y_train
-    factories = {"lottery_np": partial(lottery_np_runner, X, y, layer_sizes, batch_size),
-                 "lottery_np train()": partial(lottery_np_train_runner, data, layer_sizes, batch_size),
-                 "scikit-learn": partial(sklearn_runner, X, y, layer_sizes, batch_size)}
-    if use_torch and importlib.util.find_spec("torch") is not None:
-        factories["torch"] = partial(torch_runner, X, y, layer_sizes, batch_size, threads=threads)
-    for factory in factories.values():  # warm-up: Numba compilation, first BLAS calls, allocators
-        factory(3)()
-    runners = {name: factory(n_batches) for name, factory in factories.items()}
-    print(f"timing {repeats} x {n_batches} batches of {', '.join(runners)}", file=sys.stderr, flush=True)
+    names = [name for name in ENGINES if name != "torch" or (use_torch and importlib.util.find_spec("torch"))]
+    runners = {name: process_runner(name, data.name, layer_sizes[1:-1], batch_size, n_batches,
+                                    threads or os.cpu_count() or 1) for name in names}
+    print(f"timing {repeats} x {n_batches} batches of {', '.join(runners)}, each in its own process",
+          file=sys.stderr, flush=True)
     epochs = {}
     for name, times in interleaved(runners, repeats).items():
         times = [t * per_epoch / n_batches for t in times]  # a partial epoch scaled up to a whole one
@@ -180,3 +219,36 @@ def format_table(results: dict) -> list[str]:
     lines += [f"  {name} = {ratio:.2f}" for name, ratio in results["ratios"].items()]
     lines.append(f"  scikit-learn trained in {config['sklearn_dtype']}")
     return lines
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    """``--engine NAME``: time one engine in this process (what :func:`process_runner` starts); else the table alone."""
+    parser = argparse.ArgumentParser(description="The dense epoch of every engine, each in its own process.")
+    parser.add_argument("--engine", choices=list(ENGINES), help="time this engine here and print its seconds")
+    parser.add_argument("--dataset", choices=("digits", "mnist"), default="mnist")
+    parser.add_argument("--hidden", type=int, nargs="+", default=[300, 100])
+    parser.add_argument("--batch-size", type=int, default=60)
+    parser.add_argument("--batches", type=int, default=None, help="batches timed (default: a whole epoch)")
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args(argv)
+    if args.engine is not None:
+        print(time_in_this_process(args.engine, args.dataset, args.hidden, args.batch_size, args.batches,
+                                   args.threads))
+        return
+    data = load_digits() if args.dataset == "digits" else load_mnist(download=False)
+    per_epoch = len(data.X_train) // args.batch_size
+    n_batches = min(args.batches or per_epoch, per_epoch)
+    sizes = (data.n_features, *args.hidden, data.n_classes)
+    epochs, ratios = dense_epochs(data, sizes, args.batch_size, n_batches, per_epoch, args.repeats,
+                                  threads=args.threads)
+    config = {"layer_sizes": list(sizes), "dataset": data.name, "batches_per_epoch": per_epoch,
+              "batch_size": args.batch_size, "learning_rate": LEARNING_RATE, "batches_timed": n_batches,
+              "repeats": args.repeats, "sklearn_dtype": sklearn_dtype(data.X_train, data.y_train, sizes,
+                                                                     args.batch_size)}
+    print("\n".join(format_table({"config": config, "epoch": epochs, "ratios": ratios})))
+    print(f"threads: {args.threads}; load average at the end: {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()
