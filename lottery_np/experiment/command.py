@@ -20,7 +20,7 @@ from ..validation import SettingError
 from . import cluster
 from .jobs import load_data
 from .runner import check_methods, job_count, run_benchmark
-from .settings import ALL_METHODS, FULL, METHODS, QUICK, BenchmarkSettings
+from .settings import ALL_METHODS, FROM_START, FULL, METHODS, QUICK, BenchmarkSettings
 from .store import load_jobs, open_jobs_folder, save_job
 
 DESCRIPTION = "Winning tickets vs magnitude pruning vs random controls, over several seeds (LeNet-300-100)."
@@ -136,6 +136,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """
     # Here, not at the top: the report draws with matplotlib, which `lottery-np --help` should not import.
     from .report import environment, format_table, format_tickets, write_plots, write_results
+    from .time_to_accuracy import closest_round, format_time_to_accuracy, time_to_ticket_accuracy
 
     with contextlib.ExitStack() as stack:
         try:
@@ -168,6 +169,11 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         print(format_table(runs))
         if any("ticket_round" in run for run in runs):
             print(format_tickets(runs))
+        if any(run["method"] in FROM_START for run in runs) and closest_round(runs, 0.05) is not None:
+            ticket_round = closest_round(runs, 0.05)
+            print(f"time to reach the ticket's test accuracy (less half a point) at round {ticket_round}, "
+                  "against IMP's search to it:")
+            print(format_time_to_accuracy(time_to_ticket_accuracy(runs, ticket_round, tolerance=0.005)))
         print(f"wall time {wall_time:.0f} s")
         paths = [write_results(out, settings, runs, environment(workers.n_jobs, workers.backend), wall_time)]
         paths += write_plots(out, runs, data.image_shape)
