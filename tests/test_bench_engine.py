@@ -45,5 +45,6 @@ def test_quick_run_writes_tables_and_json(tmp_path):
         assert set(row["seconds"]) == {"1", "1000"}  # JSON keys
         assert row["kept"][-1] == 10 and all(k <= t for k, t in zip(row["kept"], row["layer_sizes"]))
     env = results["environment"]
+    assert env["torch_threads"] is None, "PyTorch ran in the benchmark's own process, beside our kernels"
     assert env["cpu_count"] >= 1 and env["versions"]["numpy"]
     assert set(env["openblas_env"]) == {"OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"}
