@@ -28,6 +28,7 @@ from lottery_np.experiment import cluster, command, paper
 TIMEOUT = 300  # seconds; generous, for a loaded two-core machine
 PAPER_SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "paper_lenet.py"
 BENCHMARK = [sys.executable, "-m", "lottery_np", "benchmark", "--quick"]
+FROM_START = ["--methods", "dense", "lottery_ticket", "snip", "rigl", "set", "synflow_shuffled", "grasp_reinit"]
 INSTABILITY = [sys.executable, "-m", "lottery_np", "instability", "--preset", "quick", "--seeds", "0",
                "--iterations", "120", "--points", "5", "--no-progress"]
 PAPER_GRID = [sys.executable, str(PAPER_SCRIPT), "--quick", "--seeds", "0", "--rounds", "2", "--iterations", "100"]
@@ -94,9 +95,11 @@ def local(tmp_path_factory) -> dict:
     """The quick benchmark's and the small paper grid's numbers, run here on the default backend."""
     folder = tmp_path_factory.mktemp("local")
     assert main(["benchmark", "--quick", "--out", str(folder / "benchmark")]) == 0
+    assert main(["benchmark", "--quick", *FROM_START, "--out", str(folder / "from_start")]) == 0
     assert paper.main([*PAPER_GRID[2:], "--out", str(folder / "paper")]) == 0
     assert main([*INSTABILITY[3:], "--out", str(folder / "instability")]) == 0
-    return {"benchmark": numbers(folder / "benchmark"), "paper": numbers(folder / "paper"),
+    return {"benchmark": numbers(folder / "benchmark"), "from_start": numbers(folder / "from_start"),
+            "paper": numbers(folder / "paper"),
             "instability": numbers(folder / "instability")}
 
 
@@ -133,6 +136,13 @@ def test_the_benchmark_runs_on_a_dask_scheduler_and_its_two_workers(scheduler, l
     assert ran_on(tmp_path / "benchmark") == ("dask", 2)
     ran_jobs = client.run(lambda: "lottery_np.experiment.jobs" in sys.modules)
     assert list(ran_jobs.values()) == [True, True], f"not every worker ran a job: {ran_jobs}"
+
+
+@pytest.mark.cluster
+def test_the_methods_sparse_from_the_start_run_on_a_dask_scheduler_unchanged(scheduler, local, processes, tmp_path):
+    address, _ = scheduler
+    run(processes, [*BENCHMARK, *FROM_START, "--backend", "dask", "--scheduler", address], tmp_path / "from_start")
+    assert numbers(tmp_path / "from_start") == local["from_start"]
 
 
 @pytest.mark.cluster
