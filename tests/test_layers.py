@@ -31,7 +31,7 @@ LAYERS = {
     "textbook": ("lottery_np", "lottery_np.model", "lottery_np.optim", "lottery_np.config", "lottery_np.curves",
                  "lottery_np.training", "lottery_np.training_state", "lottery_np.failure", "lottery_np.pruning", "lottery_np.data",
                  "lottery_np.validation", "lottery_np.schema", "lottery_np.progress", "lottery_np.sparse",
-                 "lottery_np.supermask"),
+                 "lottery_np.supermask", "lottery_np.exercises"),
     "applications": ("lottery_np.__main__", "lottery_np.experiment", "lottery_np.analysis", "lottery_np.cli", "lottery_np.plots",
                      "lottery_np.estimator", "lottery_np.export"),
 }
