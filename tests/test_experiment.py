@@ -237,3 +237,17 @@ def test_a_bad_setting_names_its_option_before_any_job_runs(arguments, named, tm
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith(f"lottery-np: error: {named}"), err
     assert not out.exists()
+
+
+def test_the_demo_preset_is_the_measured_mnist_subset_with_imp_and_its_controls():
+    from lottery_np.experiment.command import build_parser, options_from_args
+    from lottery_np.experiment.settings import DEMO_SUBSET
+
+    args = build_parser().parse_args(["--demo"])
+    options = options_from_args(args)
+    assert (options["dataset"], options["subset"], options["rounds"], options["target_sparsity"]) == (
+        "mnist", DEMO_SUBSET, 4, 0.95)
+    assert options["training"].iterations == 2000 and options["seeds"] == (0, 1, 2)
+    assert options_from_args(build_parser().parse_args(["--demo", "--seeds", "5", "--rounds", "2"]))["rounds"] == 2
+    with pytest.raises(SystemExit):  # one preset or the other
+        build_parser().parse_args(["--demo", "--quick"])

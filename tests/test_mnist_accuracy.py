@@ -33,3 +33,34 @@ def test_dense_lenet_300_100_reaches_97_5_percent_on_mnist():
           f"{result.wall_time:.1f} s")
     assert result.early_stop_iteration < result.iterations  # the minimum is inside the run, not at its edge
     assert result.early_stop_test_accuracy >= 0.975
+
+
+@pytest.mark.slow
+def test_the_demo_shows_a_tickets_three_signatures(tmp_path):
+    """``lottery-np benchmark --demo`` (about a minute on two cores): at 22 % of the weights, over 3 seeds,
+    the ticket is at least as accurate as dense, stops earlier, and both controls trail it by more than
+    three of their spreads (measured: ticket 96.14 ± 0.09, dense 95.75 ± 0.19, reinit 94.95 ± 0.05,
+    random mask 94.55 ± 0.19; early stopping at 867 against dense 1,033)."""
+    import json
+
+    import numpy as np
+
+    from lottery_np.cli import main
+
+    try:
+        load_mnist(download=False)
+    except DatasetNotFoundError as error:
+        pytest.skip(f"MNIST not available: {str(error).splitlines()[0]} (set LOTTERY_NP_DATA)")
+    assert main(["benchmark", "--demo", "--n-jobs", "2", "--out", str(tmp_path)]) == 0
+    runs = json.loads((tmp_path / "results.json").read_text())["runs"]
+
+    def at(method, r, key="early_stop_test_accuracy"):
+        return np.array([rec[key] for run in runs if run["method"] == method for rec in run["records"]
+                         if rec["pruning_round"] == r])
+
+    ticket, dense = at("lottery_ticket", 2), at("dense", 0)
+    assert len(ticket) == 3 and ticket.mean() >= dense.mean()
+    assert at("lottery_ticket", 2, "early_stop_iteration").mean() < at("dense", 0, "early_stop_iteration").mean()
+    for control in ("random_reinit", "random_mask"):
+        behind = at(control, 2)
+        assert ticket.mean() - behind.mean() > 3 * max(ticket.std(), behind.std()), control

@@ -20,7 +20,8 @@ from ..validation import SettingError
 from . import cluster
 from .jobs import load_data
 from .runner import check_methods, job_count, run_benchmark
-from .settings import ALL_METHODS, FROM_START, FULL, METHODS, QUICK, BenchmarkSettings
+from .settings import (ALL_METHODS, DEMO, DEMO_METHODS, DEMO_SUBSET, FROM_START, FULL, METHODS, QUICK,
+                       BenchmarkSettings)
 from .store import load_jobs, open_jobs_folder, save_job
 
 DESCRIPTION = "Winning tickets vs magnitude pruning vs random controls, over several seeds (LeNet-300-100)."
@@ -58,9 +59,15 @@ def build_parser(parser: Optional[argparse.ArgumentParser] = None) -> argparse.A
     parser.add_argument("--resume", action="store_true",
                         help="load the finished jobs of --out (same settings only) and run just the missing ones")
     parser.add_argument("--data-dir", help="folder of the MNIST files, the only one used if given (default $LOTTERY_NP_DATA or the user cache)")
-    parser.add_argument("--quick", action="store_true",
+    preset = parser.add_mutually_exclusive_group()
+    preset.add_argument("--quick", action="store_true",
                         help=f"a smoke run of seconds: {QUICK['dataset']}, {QUICK['rounds']} rounds, "
                              f"{QUICK['training'].iterations} iterations, {len(QUICK['seeds'])} seeds")
+    preset.add_argument("--demo", action="store_true",
+                        help=f"the ticket's effect in about a minute (with --n-jobs 2): {DEMO_SUBSET[0]:,} MNIST "
+                             f"images, {DEMO['training'].iterations} iterations, {DEMO['rounds']} rounds to "
+                             f"{100 * (1 - DEMO['target_sparsity']):g} %, {len(DEMO['seeds'])} seeds, "
+                             f"{_words(DEMO_METHODS)}")
     return parser
 
 
@@ -88,7 +95,7 @@ def options_from_args(args: argparse.Namespace) -> dict:
     SettingError
         Naming a bad training setting (``epochs``, ``iterations``, ``eval_every``).
     """
-    options = dict(QUICK if args.quick else FULL)
+    options = dict(QUICK if args.quick else DEMO if args.demo else FULL)
     given = {name: getattr(args, name) for name in
              ("dataset", "target_sparsity", "rounds", "late_rewind_iteration", "fine_tune_iterations")}
     options.update({name: value for name, value in given.items() if value is not None})
@@ -98,7 +105,8 @@ def options_from_args(args: argparse.Namespace) -> dict:
     if args.epochs is not None or args.iterations is not None:  # the length given replaces the preset's
         training.update(epochs=args.epochs, iterations=args.iterations)
     options["training"] = replace(options["training"], **training)
-    options["subset"] = QUICK_SUBSET if args.quick and options["dataset"] != "digits" else None
+    options["subset"] = (DEMO_SUBSET if args.demo else
+                         QUICK_SUBSET if args.quick and options["dataset"] != "digits" else None)
     options["data_dir"] = args.data_dir
     return options
 
@@ -141,11 +149,11 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     with contextlib.ExitStack() as stack:
         try:
             connection = cluster.options_from_args(args)
-            methods = check_methods(args.methods or METHODS)
+            methods = check_methods(args.methods or (DEMO_METHODS if args.demo else METHODS))
             options = options_from_args(args)
             data = load_data(options["dataset"], options["data_dir"], options["subset"])
             settings = BenchmarkSettings.for_data(len(data.X_train), data.n_features, data.n_classes, **options)
-            out = args.out or Path("results") / ("quick" if args.quick else settings.dataset)
+            out = args.out or Path("results") / ("quick" if args.quick else "demo" if args.demo else settings.dataset)
             stack.enter_context(owned_folder(out, "--out"))  # no other run writes here until this one ends
             folder = open_jobs_folder(out, args.resume)
             finished = load_jobs(folder, settings) if args.resume else []
