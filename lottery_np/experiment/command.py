@@ -66,7 +66,7 @@ def build_parser(parser: Optional[argparse.ArgumentParser] = None) -> argparse.A
     preset.add_argument("--demo", action="store_true",
                         help=f"the ticket's effect in about a minute (with --n-jobs 2): {DEMO_SUBSET[0]:,} MNIST "
                              f"images, {DEMO['training'].iterations} iterations, {DEMO['rounds']} rounds to "
-                             f"{100 * (1 - DEMO['target_sparsity']):g} %, {len(DEMO['seeds'])} seeds, "
+                             f"{100 * (1 - DEMO['target_sparsity']):g} %%, {len(DEMO['seeds'])} seeds, "
                              f"{_words(DEMO_METHODS)}")
     return parser
 
