@@ -48,6 +48,7 @@ SETTINGS_LEFT_OUT = {
     "seed": "random_state seeds everything, as scikit-learn's estimators do",
     "pruning_rate": "it prunes to a target_sparsity",
     "scope": "it prunes layerwise, as the paper does",
+    "criterion": "it prunes by magnitude, the lottery ticket's criterion",
     "output_rate_factor": "the paper's 0.5",
     "momentum": "SGD's; the builder's default",
     "adam_bias_correction": "the paper's form",

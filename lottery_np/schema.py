@@ -39,6 +39,11 @@ ADAM_FORMS = ("step_size", "moments")
 SCOPES = ("layerwise", "global")
 """How a round's pruning is shared between the layers (:mod:`lottery_np.pruning.masks`)."""
 
+CRITERIA = ("large_final", "small_final", "large_init", "small_init", "large_init_large_final",
+            "small_init_small_final", "magnitude_increase", "movement", "random", "large_final_same_sign",
+            "large_final_diff_sign")
+"""The mask criteria a round can prune by, by name (each defined in :mod:`lottery_np.pruning.criteria`)."""
+
 PAPER_ITERATIONS = 50_000
 """Frankle & Carbin's training length for LeNet-300-100 (Figure 2): a pruning run's default per round."""
 
@@ -130,6 +135,9 @@ PRUNING = (
             int, "--rounds", "N"),
     Setting("scope", _choice(SCOPES), "layerwise", "prune each layer by the same rate, or all by one threshold",
             str, "--scope", choices=SCOPES),
+    Setting("criterion", _choice(CRITERIA), "large_final", "which surviving weights a round keeps: those of "
+            "largest score, from their initial and trained values (Zhou et al. 2019; large_final is magnitude "
+            "pruning)", str, "--criterion", "NAME", choices=CRITERIA),
     Setting("output_rate_factor", _real(0.0, 1.0), 0.5, "the output layer's pruning rate relative to the "
             "others' (the paper: 0.5; layerwise scope only)", float, "--output-rate-factor", "F"),
     Setting("seed", _integer(0), 0, "seeds the data order (and, on the command line, the initialization)",

@@ -106,8 +106,11 @@ def add_option(group, name: str) -> None:
     """The option of setting ``name``, made from its declaration (:class:`lottery_np.schema.Setting`)."""
     setting = schema.SETTINGS[name]
     kind = {int: _integer, float: _finite_float, str: str}[setting.kind]
+    text = schema.help_of(name)
+    if setting.metavar and setting.choices:  # a metavar hides the choices, too many to show in the usage line
+        text = f"{text}; one of {', '.join(setting.choices)}"
     group.add_argument(setting.flag, type=kind, default=setting.default, metavar=setting.metavar,
-                       choices=setting.choices, help=schema.help_of(name).replace("%", "%%"))
+                       choices=setting.choices, help=text.replace("%", "%%"))
 
 
 def run(args: argparse.Namespace, argv: list[str]) -> int:

@@ -43,7 +43,7 @@ from typing import Callable, Sequence, Union
 
 import numpy as np
 
-from .. import validation
+from .. import schema, validation
 from .masks import _keep_largest, keep_largest_across
 
 Criterion = Callable[[Sequence[np.ndarray], Sequence[np.ndarray], Sequence[np.ndarray]], list]
@@ -138,13 +138,15 @@ def random_scores(initial: Sequence[np.ndarray], final: Sequence[np.ndarray], ma
     return [rng.random(wi.shape) for wi in initial]
 
 
-CRITERIA: dict[str, Criterion] = {
+_DEFINED: dict[str, Criterion] = {
     **{name: _named(name, _pointwise(formula)) for name, formula in FORMULAS.items()},
     "large_init_large_final": _named("large_init_large_final", _both(+1.0)),
     "small_init_small_final": _named("small_init_small_final", _both(-1.0)),
     "random": random_scores,
 }
-"""Zhou et al.'s mask criteria by name: ``(initial, final, masks) -> scores`` (float64, larger is kept)."""
+CRITERIA: dict[str, Criterion] = {name: _DEFINED[name] for name in schema.CRITERIA}
+"""Zhou et al.'s mask criteria by name, in the order of :data:`lottery_np.schema.CRITERIA` (the names a run's
+``criterion`` setting takes): ``(initial, final, masks) -> scores`` (float64, larger is kept)."""
 
 
 def criterion_masks(criterion: Union[str, Criterion], initial: Sequence[np.ndarray], final: Sequence[np.ndarray],

@@ -1,7 +1,8 @@
 """The prune-and-retrain loop that every pruner runs.
 
 Round 0 trains the dense network. Each later round prunes the surviving weights
-of smallest magnitude down to the schedule's count, restarts the survivors where the
+of smallest magnitude (or of smallest score under another mask criterion: :mod:`.criteria`) down to
+the schedule's count, restarts the survivors where the
 pruner's :class:`~lottery_np.pruning.rewind.RewindStrategy` says (the initialization,
 an early iteration, or the trained weights), and trains again with the pruner's
 retraining schedule. The lottery ticket search and the magnitude-pruning baseline
@@ -10,6 +11,7 @@ differ only in those two: the baseline restarts from the trained weights
 """
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import asdict
 from typing import Optional
@@ -25,7 +27,7 @@ from ..curves import evaluate_once
 from ..training import TrainingConfig, check_fits, check_start_iteration, train
 from .checkpoint import (FinishedRound, RunState, check_checkpoint_target, checkpoint_exists, digest,
                          load_checkpoint, save_checkpoint)
-from .masks import prune_global, prune_layerwise
+from .criteria import criterion_masks, random_scores
 from .options import PruningOptions
 from .record import RoundRecord
 from .rewind import RewindStrategy
@@ -98,11 +100,18 @@ class PruningSchedule:
                 f"of {sizes[empty[0]]} weights)", value)
         self.counts = counts[:, 0] if scope == "global" else counts
 
-    def prune(self, weights: list, masks: list, pruning_round: int) -> list:
-        """Masks for ``pruning_round``, pruned from ``weights`` under the previous ``masks``."""
-        if self.options.scope == "global":
-            return prune_global(weights, masks, int(self.counts[pruning_round]))
-        return prune_layerwise(weights, masks, self.counts[pruning_round])
+    def prune(self, initial: list, weights: list, masks: list, pruning_round: int) -> list:
+        """Masks for ``pruning_round``: the previous ``masks`` pruned by the options' criterion.
+
+        The criterion scores each surviving weight from its ``initial`` and trained value (``weights``);
+        magnitude pruning (``large_final``) is :func:`~.masks.prune_layerwise` or
+        :func:`~.masks.prune_global` bit for bit. The ``random`` criterion draws from the options' seed.
+        """
+        criterion = self.options.criterion
+        if criterion == "random":
+            criterion = functools.partial(random_scores, seed=self.options.seed)
+        n_keep = int(self.counts[pruning_round]) if self.options.scope == "global" else self.counts[pruning_round]
+        return criterion_masks(criterion, initial, weights, masks, n_keep)
 
 
 def run_fingerprint(model: MLP, data: Dataset, options: PruningOptions, rewind: RewindStrategy,
@@ -208,7 +217,7 @@ def _run_round(work: MLP, data, seed: int, config: TrainingConfig, rewind: Rewin
         start_iteration = 0
     else:
         last = state.rounds[-1]
-        masks = schedule.prune(last.trained.weights, last.masks, r)
+        masks = schedule.prune(state.initial.weights, last.trained.weights, last.masks, r)
         work.set_masks(masks)
         work.set_parameters(rewind.restart_point(state.initial, state.rewind_snapshot, last.trained))
         snapshot_at, start_iteration = [], rewind.start_iteration

@@ -36,7 +36,8 @@ class LotteryTicketPruner:
 
     The builder (:class:`LotteryTicketPrunerBuilder`, and ``help(LotteryTicketPruner.builder())``)
     has a setter for every setting, each stating its default: ``target_sparsity``, ``pruning_rate``,
-    ``pruning_rounds``, ``scope``, ``output_rate_factor``, ``seed``, ``accuracy_tolerance``, the
+    ``pruning_rounds``, ``scope``, ``criterion`` (which weights a round keeps; magnitude by default),
+    ``output_rate_factor``, ``seed``, ``accuracy_tolerance``, the
     training settings ``iterations``, ``epochs``, ``batch_size``, ``optimizer``, ``learning_rate``,
     ``momentum``, ``eval_every``, ``adam_bias_correction``, and ``rewind_strategy`` and
     ``validation_data``; :meth:`~PrunerBuilder.configure` sets any of them by name.

@@ -20,7 +20,7 @@ from ..data import rules
 from ..training import TrainingConfig
 
 _DEFAULT = {setting.name: setting.default for setting in schema.PRUNING}
-_CHECKED = ("pruning_rounds", "scope", "output_rate_factor", "seed")  # the settings without a rule between them
+_CHECKED = ("pruning_rounds", "scope", "criterion", "output_rate_factor", "seed")  # the settings without a rule between them
 _OPTION_FIELDS = ("target_sparsity", "pruning_rate") + _CHECKED  # the PruningOptions fields that are settings
 _LENGTHS = ("iterations", "epochs")  # a training length is one of them: setting one drops the other
 
@@ -45,6 +45,7 @@ class PruningOptions:
     seed: int = _DEFAULT["seed"]
     validation_data: Optional[tuple] = None
     pruning_rate: Optional[float] = _DEFAULT["pruning_rate"]
+    criterion: str = _DEFAULT["criterion"]
 
     def __post_init__(self):
         if self.pruning_rate is not None and self.target_sparsity is not None:
@@ -74,8 +75,13 @@ class PruningOptions:
         return [1.0] * (n_layers - 1) + [self.output_rate_factor]
 
     def fingerprint(self) -> dict:
-        """The settings that determine a run's result, as plain values (to check a resumed run)."""
-        return {
+        """The settings that determine a run's result, as plain values (to check a resumed run).
+
+        ``criterion`` appears only when it is not magnitude pruning's, so that the checkpoints of runs made
+        before it was a setting still resume.
+        """
+        criterion = {} if self.criterion == _DEFAULT["criterion"] else {"criterion": self.criterion}
+        return {**criterion,
             "target_sparsity": self.target_sparsity,
             "pruning_rate": self.pruning_rate,
             "pruning_rounds": self.pruning_rounds,
