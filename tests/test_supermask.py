@@ -14,7 +14,8 @@ import pytest
 
 from lottery_np.data import as_dataset, load_digits
 from lottery_np.model import MLP, Parameters
-from lottery_np.supermask import (bernoulli_masks, effective_weights, initial_scores, large_final_same_sign,
+from lottery_np.pruning import criterion_masks
+from lottery_np.supermask import (bernoulli_masks, effective_weights, initial_scores,
                                   mask_gradients, rescaling_factors, score_gradients, sigmoid, top_k_masks,
                                   train_supermask, untrained_accuracy, untrained_network)
 from lottery_np.validation import SettingError
@@ -183,8 +184,9 @@ def test_untrained_network_keeps_the_initial_weights_and_leaves_the_model():
 def test_large_final_same_sign_by_hand_and_counts():
     w_i = [np.array([[0.3, -0.2, 0.5, 0.1, -0.7, 0.2]])]
     w_f = [np.array([[0.9, 0.8, 0.4, 0.0, -0.6, -0.1]])]  # entries 1, 3 and 5 lost their sign
-    assert large_final_same_sign(w_i, w_f, [2])[0].tolist() == [[1, 0, 0, 0, 1, 0]]
-    assert large_final_same_sign(w_i, w_f, [4])[0].tolist() == [[1, 1, 1, 0, 1, 0]]  # then 0.8 before 0.1's 0
+    dense = [np.ones((1, 6))]
+    assert criterion_masks("large_final_same_sign", w_i, w_f, dense, [2])[0].tolist() == [[1, 0, 0, 0, 1, 0]]
+    assert criterion_masks("large_final_same_sign", w_i, w_f, dense, [4])[0].tolist() == [[1, 1, 1, 0, 1, 0]]
 
 
 # ------------------------------------------------------------------------------- training
@@ -247,5 +249,3 @@ def test_bad_arguments_are_named():
         effective_weights(model.weights, [np.ones((10, 64))])
     with pytest.raises(ValueError, match=r"masks\[0\] must contain only 0 and 1"):
         untrained_network(model, [np.full((64, 10), 0.5)])
-    with pytest.raises(ValueError, match=r"final_weights\[0\] must have the shape of initial_weights\[0\]"):
-        large_final_same_sign([np.ones((2, 2))], [np.ones((2, 3))], [1])

@@ -20,7 +20,7 @@ from ..validation import SettingError
 from . import cluster
 from .jobs import load_data
 from .runner import check_methods, job_count, run_benchmark
-from .settings import (ALL_METHODS, DEMO, DEMO_METHODS, DEMO_SUBSET, FROM_START, FULL, METHODS, QUICK,
+from .settings import (ABLATED, ANATOMY, DEMO, DEMO_METHODS, DEMO_SUBSET, FROM_START, FULL, METHODS, QUICK,
                        BenchmarkSettings)
 from .store import load_jobs, open_jobs_folder, save_job
 
@@ -52,7 +52,7 @@ def build_parser(parser: Optional[argparse.ArgumentParser] = None) -> argparse.A
                         help="magnitude pruning's fine-tuning (default half the training iterations)")
     parser.add_argument("--methods", nargs="+", metavar="METHOD",
                         help=f"which methods run (default: {_words(METHODS)}); also the methods sparse from the "
-                             f"start: {_words(m for m in ALL_METHODS if m not in METHODS)}")
+                             f"start: {_words(FROM_START + ABLATED)}; and the anatomy of a ticket: {_words(ANATOMY)}")
     cluster.add_arguments(parser)
     parser.add_argument("--out", type=_folder, help="output folder (default results/<dataset>, results/quick); "
                         "every finished job is saved in its jobs/ folder as it arrives")
@@ -143,6 +143,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         Reports bad options and a bad ``--out`` (``parser.error``), before any job runs.
     """
     # Here, not at the top: the report draws with matplotlib, which `lottery-np --help` should not import.
+    from .anatomy_report import format_untrained, untrained_points, write_anatomy_plots
     from .report import environment, format_table, format_tickets, write_plots, write_results
     from .time_to_accuracy import closest_round, format_time_to_accuracy, time_to_ticket_accuracy
 
@@ -182,9 +183,12 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             print(f"time to reach the ticket's test accuracy (less half a point) at round {ticket_round}, "
                   "against IMP's search to it:")
             print(format_time_to_accuracy(time_to_ticket_accuracy(runs, ticket_round, tolerance=0.005)))
+        if any(run["method"] in ANATOMY for run in runs) and untrained_points(runs):
+            print("supermasks: test accuracy % of the untrained initialization under each criterion's mask:")
+            print(format_untrained(runs))
         print(f"wall time {wall_time:.0f} s")
         paths = [write_results(out, settings, runs, environment(workers.n_jobs, workers.backend), wall_time)]
-        paths += write_plots(out, runs, data.image_shape)
+        paths += write_plots(out, runs, data.image_shape) + write_anatomy_plots(out, runs, data.image_shape)
         print("wrote " + ", ".join(str(p) for p in paths))
         return 0
 

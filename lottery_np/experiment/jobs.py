@@ -27,8 +27,10 @@ from ..model import MLP, apply_mask
 from ..pruning import (RewindStrategy, RoundRecord, WinningTicket, prune_layerwise, random_mask_model,
                        random_reinit_model)
 from ..training import train
+from .anatomy import supermask_job, treated_job, untrained_accuracies
 from .from_start import from_start_job
-from .settings import ABLATED, FROM_START, REINIT_SEED_OFFSET, BenchmarkSettings
+from .settings import (ABLATED, CRITERION_METHODS, FROM_START, REINIT_SEED_OFFSET, SUPERMASKS, TREATED,
+                       BenchmarkSettings)
 
 
 class Job(NamedTuple):
@@ -74,10 +76,17 @@ def _dense(job: Job, settings: BenchmarkSettings, data) -> dict:
     return {"records": [RoundRecord.from_training(0, model, result).to_dict()]}
 
 
-def _imp(job: Job, settings: BenchmarkSettings, data, rewind: RewindStrategy, with_masks: bool = False) -> dict:
-    pruner = settings.lottery_pruner(job.seed, rewind)
-    ticket = pruner.find_ticket(MLP(settings.layer_sizes, seed=job.seed), data)
+def _imp(job: Job, settings: BenchmarkSettings, data, rewind: RewindStrategy, with_masks: bool = False,
+         criterion: str = "large_final") -> dict:
+    """IMP with ``rewind`` by ``criterion``; with ``rewind`` to init also each round's mask's untrained accuracy."""
+    pruner = settings.lottery_pruner(job.seed, rewind, criterion)
+    model = MLP(settings.layer_sizes, seed=job.seed)
+    ticket = pruner.find_ticket(model, data)
     result = {"records": [r.to_dict() for r in ticket.history], "ticket_round": ticket.pruning_round}
+    if rewind == RewindStrategy.Init:
+        result["untrained_accuracy"] = untrained_accuracies(model.get_parameters(), pruner.tickets_, data)
+        result["input_connections"] = {str(r): candidate.masks[0].sum(axis=1).astype(int).tolist()
+                                       for r, candidate in enumerate(pruner.tickets_) if r}
     if with_masks:
         result["masks"] = [[m.astype(np.uint8) for m in candidate.masks] for candidate in pruner.tickets_]
     return result
@@ -86,6 +95,11 @@ def _imp(job: Job, settings: BenchmarkSettings, data, rewind: RewindStrategy, wi
 def _lottery_ticket(job: Job, settings: BenchmarkSettings, data) -> dict:
     """IMP rewinding to the initialization (Frankle & Carbin, 2019); returns every round's masks too."""
     return _imp(job, settings, data, RewindStrategy.Init, with_masks=True)
+
+
+def _imp_criterion(job: Job, settings: BenchmarkSettings, data) -> dict:
+    """IMP rewinding to the initialization, pruning by the criterion the method names (``imp_movement``, ...)."""
+    return _imp(job, settings, data, RewindStrategy.Init, criterion=job.method.removeprefix("imp_"))
 
 
 def _late_rewind(job: Job, settings: BenchmarkSettings, data) -> dict:
@@ -155,7 +169,9 @@ def _ticket_from_masks(settings: BenchmarkSettings, seed: int, masks: list, prun
 
 _METHODS = {"dense": _dense, "lottery_ticket": _lottery_ticket, "late_rewind": _late_rewind,
             "magnitude": _magnitude, "random_reinit": _control, "random_mask": _control, "one_shot": _one_shot,
-            **{method: from_start_job for method in FROM_START + ABLATED}}
+            **{method: from_start_job for method in FROM_START + ABLATED},
+            **{method: _imp_criterion for method in CRITERION_METHODS},
+            **{method: treated_job for method in TREATED}, **{method: supermask_job for method in SUPERMASKS}}
 
 METHOD_NAMES = tuple(_METHODS)
 """Every method a job can run, the benchmark's and the paper grid's."""

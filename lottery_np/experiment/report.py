@@ -23,7 +23,7 @@ from ..plots import (aggregate, density_axis, new_figure, plot_accuracy_vs_densi
                      plot_first_layer_mask, plot_learning_curves, save_figure)
 from ..files import write_text_atomic
 from ..curves import first_iteration_reaching
-from .settings import ABLATED, ALL_METHODS, FROM_START, BenchmarkSettings
+from .settings import ABLATED, ALL_METHODS, ANATOMY, CRITERION_METHODS, FROM_START, SUPERMASKS, TREATED, BenchmarkSettings
 
 LABELS = {
     "dense": "dense",
@@ -41,6 +41,10 @@ LABELS = {
     "rigl": "RigL",
 }
 LABELS.update({method: f"{LABELS[method.split('_')[0]]}, {method.split('_')[1]}" for method in ABLATED})
+LABELS.update({method: f"IMP by {method.removeprefix('imp_')}" for method in CRITERION_METHODS})
+LABELS.update({method: f"ticket's mask, {method.removeprefix('ticket_').replace('_', ' ')}" for method in TREATED})
+LABELS.update({method: f"learned supermask ({method.removeprefix('supermask_').replace('_', '-')})"
+               for method in SUPERMASKS})
 _PALETTE = [f"C{i}" for i in range(10)] + ["black", "olive", "navy", "teal", "maroon", "gold", "indigo", "salmon",
                                            "lime", "sienna", "orchid", "slategray", "crimson"]
 COLORS = {method: _PALETTE[i % len(_PALETTE)] for i, method in enumerate(ALL_METHODS)}
@@ -75,7 +79,7 @@ def format_table(runs: Sequence[dict]) -> str:
     """One row per method and density: test accuracy at early stopping (mean ± std over seeds),
     mean early-stopping iteration, mean iterations to reach the dense network's best validation
     accuracy (with how many seeds reached it), and mean training time of one network."""
-    lines = [f"{'method':<16} {'round':>5} {'density %':>9} {'test acc % (ES)':>16} {'ES iter':>8} "
+    lines = [f"{'method':<26} {'round':>5} {'density %':>9} {'test acc % (ES)':>16} {'ES iter':>8} "
              f"{'to dense best':>13} {'time s':>7} {'seeds':>5}"]
     for method, points in method_points(runs).items():
         accuracy = aggregate(points, "test_accuracy")
@@ -87,7 +91,7 @@ def format_table(runs: Sequence[dict]) -> str:
             reached_mean, reached = reach.get(density, (math.nan, 0))
             to_best = f"{reached_mean:.0f} ({reached}/{n})" if reached else f"never (0/{n})"
             lines.append(
-                f"{method:<16} {rounds[density]:>5} {100 * density:>9.2f} {100 * mean:>9.2f} ± {100 * std:<4.2f} "
+                f"{method:<26} {rounds[density]:>5} {100 * density:>9.2f} {100 * mean:>9.2f} ± {100 * std:<4.2f} "
                 f"{iteration[density]:>8.0f} {to_best:>13} {time[density]:>7.1f} {n:>5}"
             )
     return "\n".join(lines)
@@ -151,15 +155,17 @@ def ticket_curves(runs: Sequence[dict]) -> dict[str, dict]:
     return curves
 
 
-def plot_input_connections(runs: Sequence[dict], image_shape: Sequence[int], path: Path) -> Path:
-    """For each method sparse from the start, the first seed's first-layer connections per input at the last round.
+def plot_input_connections(runs: Sequence[dict], image_shape: Sequence[int], path: Path,
+                           methods: Sequence[str] = FROM_START + ABLATED) -> Path:
+    """For each of ``methods`` (default: those sparse from the start), the first seed's first-layer connections per
+    input at the last round.
 
     One image per method: each pixel is how many first-layer connections its input keeps
     (SNIP's Figure 2 and RigL's Figure 7 draw MNIST's this way).
     """
     chosen = {}
     for run in sorted(runs, key=lambda r: r["seed"]):
-        if run["method"] in FROM_START + ABLATED and run["method"] not in chosen:
+        if run["method"] in methods and run["method"] not in chosen:
             last = max(run["input_connections"], key=int)
             chosen[run["method"]] = (np.asarray(run["input_connections"][last]), run["records"][-1]["density"])
     columns = min(5, len(chosen))
@@ -234,7 +240,7 @@ def write_plots(out: Path, runs: Sequence[dict], image_shape: Sequence[int]) -> 
     the start get their first-layer connections drawn (:func:`plot_input_connections`).
     """
     out = Path(out)
-    points = method_points(runs)
+    points = {method: p for method, p in method_points(runs).items() if method not in ANATOMY}  # their own figures
     results = {LABELS[m]: p for m, p in points.items()}
     colors = {LABELS[m]: c for m, c in COLORS.items()}
     timing = {label: p for label, p in results.items() if label != LABELS["magnitude"]}

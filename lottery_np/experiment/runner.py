@@ -33,12 +33,15 @@ from joblib import Parallel, delayed
 from ..progress import progress_bar
 from ..validation import SettingError
 from .jobs import Job, result_key, run_job
-from .settings import ABLATED, ALL_METHODS, FROM_START, METHODS, BenchmarkSettings
+from .settings import (ABLATED, ALL_METHODS, CRITERION_METHODS, FROM_START, METHODS, SUPERMASKS, TREATED,
+                       BenchmarkSettings)
 
-PHASE_ONE = ("lottery_ticket", "late_rewind", *FROM_START, *ABLATED, "magnitude", "dense")
+PHASE_ONE = ("lottery_ticket", "late_rewind", *CRITERION_METHODS, *FROM_START, *ABLATED, *SUPERMASKS, "magnitude",
+             "dense")
 """Phase-one methods, the longest jobs first (IMP runs ``rounds + 1`` trainings, a method from the start ``rounds``)."""
 
-CONTROLS = ("random_reinit", "random_mask")
+CONTROLS = ("random_reinit", "random_mask", *TREATED)
+"""The methods that train the ``lottery_ticket`` run's mask of one round, a job per round, in phase two."""
 
 
 def check_methods(methods) -> tuple:

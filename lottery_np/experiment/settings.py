@@ -19,9 +19,9 @@ from dataclasses import asdict, dataclass, replace
 from types import MappingProxyType
 from typing import Optional
 
-from .. import validation
+from .. import schema, validation
 from ..data import LOADERS
-from ..pruning import LotteryTicketPruner, MagnitudePruner, RewindStrategy, layerwise_schedule
+from ..pruning import TREATMENTS, LotteryTicketPruner, MagnitudePruner, RewindStrategy, layerwise_schedule
 from ..training import TrainingConfig, check_start_iteration
 
 METHODS = ("dense", "lottery_ticket", "late_rewind", "magnitude", "random_reinit", "random_mask")
@@ -38,7 +38,20 @@ ABLATED = tuple(f"{method}_{ablation}" for method in ("snip", "grasp", "synflow"
                 if (method, ablation) != ("synflow", "inverted"))
 """The ablated methods (SynFlow's iterative pruning has no single ranking to reverse)."""
 
-ALL_METHODS = METHODS + FROM_START + ABLATED
+CRITERION_METHODS = tuple(f"imp_{criterion}" for criterion in schema.CRITERIA if criterion != "large_final")
+"""IMP by each other mask criterion of Zhou et al. (2019) (``lottery_ticket`` is ``large_final``'s);
+``imp_small_final`` is also IMP's inverted ablation (Frankle et al., 2021)."""
+
+TREATED = tuple(f"ticket_{treatment}" for treatment in TREATMENTS if treatment != "rewind")
+"""The ticket's mask with its kept weights restarted otherwise than rewound (Zhou et al.'s mask-1 actions)."""
+
+SUPERMASKS = ("supermask_top_k", "supermask_bernoulli")
+"""Masks learned over the frozen initialization: top-k (edge-popup) at each density, Bernoulli (Zhou et al.)."""
+
+ANATOMY = CRITERION_METHODS + TREATED + SUPERMASKS
+"""The methods of the anatomy of a ticket (:mod:`.anatomy`), run with ``--methods``."""
+
+ALL_METHODS = METHODS + FROM_START + ABLATED + ANATOMY
 """Every method a benchmark can run, in the order tables and plots list them."""
 
 REINIT_SEED_OFFSET = 1_000_003
@@ -147,10 +160,10 @@ class BenchmarkSettings:
                    late_rewind_iteration=late_rewind_iteration, fine_tune_iterations=fine_tune_iterations,
                    layer_sizes=(n_features, *HIDDEN_LAYERS, n_classes), subset=subset, data_dir=data_dir)
 
-    def lottery_pruner(self, seed: int, rewind: RewindStrategy) -> LotteryTicketPruner:
-        """IMP to ``target_sparsity`` in ``rounds`` rounds, rewinding with ``rewind``."""
+    def lottery_pruner(self, seed: int, rewind: RewindStrategy, criterion: str = "large_final") -> LotteryTicketPruner:
+        """IMP to ``target_sparsity`` in ``rounds`` rounds, rewinding with ``rewind``, pruning by ``criterion``."""
         builder = LotteryTicketPruner.builder().target_sparsity(self.target_sparsity).pruning_rounds(self.rounds)
-        return builder.training(self.training).seed(seed).rewind_strategy(rewind).build()
+        return builder.training(self.training).seed(seed).rewind_strategy(rewind).criterion(criterion).build()
 
     def magnitude_pruner(self, seed: int, density: float) -> MagnitudePruner:
         """One-shot magnitude pruning of a trained network down to ``density``, then fine-tuning."""

@@ -167,7 +167,9 @@ def _rounds_of(method: str, pruning_round, settings) -> list:
         return [pruning_round]
     if method == "one_shot":
         return [0, *settings.control_rounds()]
-    if method in FROM_START + ABLATED:
+    if method == "supermask_bernoulli":
+        return [1]
+    if method in FROM_START + ABLATED + ("supermask_top_k",):
         return list(range(1, settings.rounds + 1))
     return list(range(settings.rounds + 1))
 

@@ -4,6 +4,7 @@ The pieces, in the order data flows through them:
 
 * :mod:`.schedule` -- how many weights each round keeps;
 * :mod:`.masks` -- magnitude pruning as pure functions on masks;
+* :mod:`.criteria` -- which weights a round keeps, by any of Zhou et al.'s mask criteria (magnitude is one);
 * :mod:`.rewind` -- where the survivors restart;
 * :mod:`.loop` -- the prune-and-retrain loop, measuring each round in a :class:`RoundRecord` (:mod:`.record`),
   with checkpoints in :mod:`.checkpoint`;
@@ -11,6 +12,8 @@ The pieces, in the order data flows through them:
   tickets and checkpoints share one file layout (:mod:`.layout`);
 * :mod:`.baseline` -- :class:`MagnitudePruner`, prune-and-fine-tune without rewinding;
 * :mod:`.controls` -- random reinitialization and random masks;
+* :mod:`.treatments` -- where the kept weights restart (rewound, reinitialized, reshuffled, constant, their
+  signs kept or not) and what the pruned ones hold: Zhou et al.'s mask-1 and mask-0 actions;
 * :mod:`.distribution` -- how many weights each layer keeps when a mask is drawn before training
   (uniform, Erdős–Rényi), random masks of those counts, and shuffling a mask within its layers;
 * :mod:`.saliency` -- which weights to keep before training, by a score: SNIP, GraSP, SynFlow, and the masks
@@ -18,6 +21,7 @@ The pieces, in the order data flows through them:
 """
 from .baseline import MagnitudePruner, PrunedNetwork
 from .checkpoint import FinishedRound, RunState, read_checkpoint
+from .criteria import CRITERIA, criterion_masks, random_scores
 from .controls import random_mask_model, random_reinit_model
 from .distribution import DISTRIBUTIONS, layer_counts, random_masks_at, shuffle_masks
 from .hessian import hessian_vector_product
@@ -31,8 +35,12 @@ from .saliency import (grasp_masks, grasp_scores, masks_from_scores, snip_masks,
                        synflow_scores)
 from .schedule import fixed_rate_schedule, global_schedule, layerwise_schedule
 from .ticket import WinningTicket
+from .treatments import PRUNED_TREATMENTS, TREATMENTS, pruned_values, treat
 
 __all__ = [
+    "CRITERIA",
+    "PRUNED_TREATMENTS",
+    "TREATMENTS",
     "DEFAULT_ACCURACY_TOLERANCE",
     "DISTRIBUTIONS",
     "FinishedRound",
@@ -47,6 +55,7 @@ __all__ = [
     "RunState",
     "WinningTicket",
     "density",
+    "criterion_masks",
     "fixed_rate_schedule",
     "global_schedule",
     "grasp_masks",
@@ -58,14 +67,17 @@ __all__ = [
     "masks_from_scores",
     "prune_global",
     "prune_layerwise",
+    "pruned_values",
     "random_mask_model",
     "random_masks",
     "random_masks_at",
     "random_reinit_model",
+    "random_scores",
     "read_checkpoint",
     "shuffle_masks",
     "snip_masks",
     "snip_scores",
     "synflow_masks",
     "synflow_scores",
+    "treat",
 ]

@@ -6,8 +6,8 @@ than chance (Zhou, Lan, Liu & Yosinski, NeurIPS 2019, Section 5). Two ways to ge
 
 * :mod:`.untrained` -- apply a given mask to the initialization and evaluate it untrained:
   :func:`untrained_network` (with or without Zhou et al.'s dynamic weight rescaling,
-  :func:`rescaling_factors`, :func:`effective_weights`), :func:`untrained_accuracy`, and
-  their hand-made mask criterion :func:`large_final_same_sign`;
+  :func:`rescaling_factors`, :func:`effective_weights`) and :func:`untrained_accuracy`, for masks
+  chosen by any criterion of :mod:`lottery_np.pruning.criteria` (their best: ``large_final_same_sign``);
 * :mod:`.learned` -- learn the mask, weights frozen: a score per weight trained by gradient
   descent through a straight-through estimator, the mask a Bernoulli sample of
   ``sigmoid(score)`` (Zhou et al.) or each layer's top scores (edge-popup, Ramanujan et al.,
@@ -18,8 +18,7 @@ than chance (Zhou, Lan, Liu & Yosinski, NeurIPS 2019, Section 5). Two ways to ge
 """
 from .learned import (METHODS, SupermaskResult, bernoulli_masks, default_optimizer, initial_scores, mask_gradients,
                       score_gradients, sigmoid, top_k_masks, train_supermask)
-from .untrained import (effective_weights, large_final_same_sign, rescaling_factors, untrained_accuracy,
-                        untrained_network)
+from .untrained import effective_weights, rescaling_factors, untrained_accuracy, untrained_network
 
 __all__ = [
     "METHODS",
@@ -28,7 +27,6 @@ __all__ = [
     "default_optimizer",
     "effective_weights",
     "initial_scores",
-    "large_final_same_sign",
     "mask_gradients",
     "rescaling_factors",
     "score_gradients",

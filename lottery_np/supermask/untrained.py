@@ -2,7 +2,8 @@
 
 Zhou, Lan, Liu & Yosinski ("Deconstructing Lottery Tickets: Zeros, Signs, and the Supermask",
 NeurIPS 2019, Section 5) call a mask that lifts a randomly initialized, *untrained* network
-far above chance a **supermask**. Their best hand-made one is ``large_final_same_sign``
+far above chance a **supermask**. Their best hand-made one is the criterion ``large_final_same_sign``
+(:mod:`lottery_np.pruning.criteria`)
 (Section 5, Figure 6, right): rank each weight by its final magnitude ``|w_f|``, but only
 where training kept the sign of its initial value ``w_i``; the others come last.
 
@@ -32,7 +33,6 @@ from typing import Sequence
 import numpy as np
 
 from ..model import MLP, Parameters
-from ..pruning import prune_layerwise
 
 
 def rescaling_factors(masks: Sequence[np.ndarray]) -> list[float]:
@@ -115,33 +115,3 @@ def untrained_accuracy(model: MLP, masks: Sequence[np.ndarray], X: np.ndarray, y
     True
     """
     return untrained_network(model, masks, rescale).accuracy(X, y)
-
-
-def large_final_same_sign(initial_weights: Sequence[np.ndarray], final_weights: Sequence[np.ndarray],
-                          n_keep: Sequence[int]) -> list[np.ndarray]:
-    """Zhou et al.'s ``large_final_same_sign`` masks: in each layer, the ``n_keep[l]`` weights of largest score
-
-    ``|w_f| if sign(w_f) == sign(w_i) else 0``: the largest final magnitudes among the weights
-    whose sign training kept. As in the authors' ``get_weight_init.py``, a weight whose sign
-    changed scores 0 and is kept only when the layer has too few of the others; ties go to
-    the lower flat index (:func:`lottery_np.pruning.prune_layerwise`), where the authors
-    break them at random.
-
-    Examples
-    --------
-    >>> w_i = [np.array([[0.1, -0.2, 0.3, -0.4]])]
-    >>> w_f = [np.array([[0.5, 0.9, -0.8, -0.2]])]  # the middle two changed sign
-    >>> large_final_same_sign(w_i, w_f, [2])
-    [array([[1., 0., 0., 1.]], dtype=float32)]
-    """
-    if len(initial_weights) != len(final_weights):
-        raise ValueError(f"initial_weights and final_weights must have the same length, "
-                         f"got {len(initial_weights)} and {len(final_weights)}")
-    scores = []
-    for layer, (w_i, w_f) in enumerate(zip(initial_weights, final_weights)):
-        w_i, w_f = np.asarray(w_i), np.asarray(w_f)
-        if w_i.shape != w_f.shape:
-            raise ValueError(f"final_weights[{layer}] must have the shape of initial_weights[{layer}], "
-                             f"{w_i.shape}, got {w_f.shape}")
-        scores.append(np.where(np.sign(w_i) == np.sign(w_f), np.abs(w_f), 0.0))
-    return prune_layerwise(scores, [np.ones(s.shape) for s in scores], n_keep)
