@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import shlex
 import sys
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from ..files import owned_folder
 from ..model import MLP
 from ..pruning import NUMERICS_VERSION, LotteryTicketPruner, RewindStrategy, WinningTicket
 from ..validation import SettingError
-from .run_folder import CHECKPOINT, check_run_folder, record_settings, save_run
+from .run_folder import CHECKPOINT, check_run_folder, interrupted_message, record_settings, save_run
 
 INTERRUPTED = 130  # the shell's exit status for a run stopped by Ctrl-C (128 + SIGINT)
 
@@ -136,7 +135,8 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
                                         progress=args.progress)
             files = save_run(out, ticket, data.image_shape, settings)
         except KeyboardInterrupt:
-            print(("\n" if args.progress else "") + interrupted_message(checkpoint, argv), file=sys.stderr)
+            print(("\n" if args.progress else "") + interrupted_message(
+                f"the finished rounds are saved in {checkpoint}" if checkpoint.exists() else None, argv), file=sys.stderr)
             return INTERRUPTED
     print(report(ticket, files))
     return 0
@@ -169,14 +169,6 @@ def report(ticket: WinningTicket, files: list[Path]) -> str:
         *(f"  {path}" for path in files),
     ]
     return "\n".join(lines)
-
-
-def interrupted_message(checkpoint: Path, argv: list[str]) -> str:
-    """One line: what an interrupted run kept, and the command that continues it."""
-    command = shlex.join(["lottery-np", *argv, *([] if "--resume" in argv else ["--resume"])])
-    if checkpoint.exists():
-        return f"lottery-np: interrupted; the finished rounds are saved in {checkpoint}; continue with: {command}"
-    return f"lottery-np: interrupted before the first round finished, nothing saved; start again with: {command}"
 
 
 def option_of(error: SettingError) -> str:

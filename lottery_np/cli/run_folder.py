@@ -15,7 +15,9 @@ A finished run folder holds
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
+from typing import Optional, Sequence
 
 from .. import schema
 from ..files import parse_json, write_text_atomic
@@ -37,13 +39,8 @@ def check_run_folder(out: Path, settings: dict, resume: bool) -> None:
         If ``out`` is a file, holds a run and ``resume`` is False, or holds a run
         started with other settings (every such setting is named).
     """
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"--out must be a folder, got the file {out}")
-    earlier = [name for name in (CHECKPOINT, TICKET) if (out / name).exists()]
-    if earlier and not resume:
-        raise ValueError(f"{out} already holds a run ({', '.join(earlier)}); "
-                         f"pass --resume to continue it, or choose another --out folder")
-    if earlier and (out / SETTINGS).is_file():
+    refuse_earlier_run(out, (CHECKPOINT, TICKET), resume)
+    if any((out / name).exists() for name in (CHECKPOINT, TICKET)) and (out / SETTINGS).is_file():
         started_with = _read_json(out / SETTINGS)
         if started_with.get("numerics") != NUMERICS_VERSION:
             raise ValueError(f"the run in {out} was started by an older lottery_np, whose numbers differ from this "
@@ -95,3 +92,41 @@ def _read_json(path: Path) -> dict:
     if not isinstance(settings, dict):
         raise ValueError(f"{path} is not a settings file: it holds a {type(settings).__name__}, not an object")
     return settings
+
+
+def refuse_earlier_run(out: Path, files: Sequence[str], resume: bool) -> None:
+    """Refuse a file as ``--out``, and a fresh run (``resume`` False) in a folder holding any of ``files``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "state.npz").write_bytes(b"")
+    >>> refuse_earlier_run(folder, ("state.npz",), resume=True)  # continuing it is fine
+    >>> refuse_earlier_run(folder, ("state.npz",), resume=False)
+    Traceback (most recent call last):
+    ...
+    ValueError: ... already holds a run (state.npz); pass --resume to continue it, or choose another --out folder
+    """
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out must be a folder, got the file {out}")
+    earlier = [name for name in files if (out / name).exists()]
+    if earlier and not resume:
+        raise ValueError(f"{out} already holds a run ({', '.join(earlier)}); "
+                         f"pass --resume to continue it, or choose another --out folder")
+
+
+def interrupted_message(saved: Optional[str], argv: Sequence[str]) -> str:
+    """One line: what an interrupted run kept (``saved``; None: nothing yet), and the command that continues it.
+
+    Examples
+    --------
+    >>> interrupted_message("the finished rounds are saved in run/checkpoint.npz", ["find-ticket", "--out", "run"])
+    'lottery-np: interrupted; the finished rounds are saved in run/checkpoint.npz; continue with: lottery-np find-ticket --out run --resume'
+    >>> interrupted_message(None, ["find-ticket", "--out", "run", "--resume"])
+    'lottery-np: interrupted before anything was saved; start again with: lottery-np find-ticket --out run --resume'
+    """
+    command = shlex.join(["lottery-np", *argv, *([] if "--resume" in argv else ["--resume"])])
+    if saved is None:
+        return f"lottery-np: interrupted before anything was saved; start again with: {command}"
+    return f"lottery-np: interrupted; {saved}; continue with: {command}"

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import shlex
 import sys
 from dataclasses import fields
 from pathlib import Path
@@ -32,6 +31,7 @@ from ..training import train
 from ..training_state import TrainingCheckpoint
 from .find_ticket import (EXCLUSIVE, INTERRUPTED, add_data_options, add_run_folder_options, add_settings,
                           _finite_float, _integer)
+from .run_folder import interrupted_message, refuse_earlier_run
 
 SETTINGS, STATE, RESULT, COMPACT = "settings.json", "state.npz", "result.json", "compact.npz"
 MAY_CHANGE_ON_RESUME = ("data_dir", "download", "out", "resume", "progress", "threads", "checkpoint_every")
@@ -90,7 +90,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
     out = Path(args.out)
     settings = {**{k: v for k, v in vars(args).items() if k not in ("command", "command_parser")},
                 "numerics": NUMERICS_VERSION}
-    _check_folder(out, args.resume)
+    refuse_earlier_run(out, (STATE, RESULT), args.resume)
     if args.resume and (out / RESULT).is_file():
         print(report(parse_json((out / RESULT).read_text()), out))
         return 0
@@ -104,14 +104,16 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
         checkpoint = TrainingCheckpoint(out / STATE, fingerprint, args.checkpoint_every)
         resume_from = checkpoint.load() if args.resume and checkpoint.exists() else None
         if resume_from is None:
-            _check_folder(out, args.resume)  # again: another run may have started there meanwhile
+            refuse_earlier_run(out, (STATE, RESULT), args.resume)  # again: another run may have started there meanwhile
             model = _masked_at_init(model, args.method, data, max(1, round(density * model.n_weights)), args.seed)
         write_text_atomic(out / SETTINGS, json.dumps(settings, indent=2) + "\n")
         try:
             result = train(model, data, config, seed=args.seed, rewiring=rewiring, checkpoint=checkpoint,
                            resume_from=resume_from, progress=args.progress, description=args.method)
         except KeyboardInterrupt:
-            print(("\n" if args.progress else "") + _interrupted(checkpoint, argv), file=sys.stderr)
+            print(("\n" if args.progress else "") + interrupted_message(
+                f"the run up to iteration {checkpoint.load().iteration} is saved in {checkpoint.path}"
+                if checkpoint.exists() else None, argv), file=sys.stderr)
             return INTERRUPTED
         summary = _save(out, model, result, rewiring, settings, data.image_shape)
     print(report(summary, out))
@@ -164,28 +166,9 @@ def report(summary: dict, out: Path) -> str:
     ])
 
 
-def _check_folder(out: Path, resume: bool) -> None:
-    """Refuse a fresh run over an earlier one (the state file's fingerprint checks a resumed one)."""
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"--out must be a folder, got the file {out}")
-    earlier = [name for name in (STATE, RESULT) if (out / name).exists()]
-    if earlier and not resume:
-        raise ValueError(f"{out} already holds a run ({', '.join(earlier)}); pass --resume to continue it, "
-                         "or choose another --out folder")
-
-
 def _digest(data) -> str:
     """The data's fingerprint: a resumed run on other data is refused."""
     sha = hashlib.sha256()
     for array in (data.X_train, data.y_train, data.X_val, data.y_val):
         sha.update(memoryview(array.tobytes()))
     return sha.hexdigest()
-
-
-def _interrupted(checkpoint: TrainingCheckpoint, argv: list[str]) -> str:
-    """One line: what an interrupted run kept, and the command that continues it."""
-    command = shlex.join(["lottery-np", *argv, *([] if "--resume" in argv else ["--resume"])])
-    if checkpoint.exists():
-        return (f"lottery-np: interrupted; the run up to iteration {checkpoint.load().iteration} is saved in "
-                f"{checkpoint.path}; continue with: {command}")
-    return f"lottery-np: interrupted before the first save, nothing kept; start again with: {command}"

@@ -25,8 +25,7 @@ import numpy as np
 from .. import validation
 from ..data import as_dataset, load_digits
 from ..model import MLP, Parameters
-from ..pruning import FinishedRound, LotteryTicketPruner, PruningOptions, RoundRecord
-from ..pruning.loop import PruningSchedule
+from ..pruning import FinishedRound, LotteryTicketPruner, PruningOptions, PruningSchedule, RoundRecord
 from ..training import train
 from .pruning import grade_masks
 from .result import CheckResult, call

@@ -25,7 +25,7 @@ from .criteria import CRITERIA, criterion_masks, random_scores
 from .controls import random_mask_model, random_reinit_model
 from .distribution import DISTRIBUTIONS, layer_counts, random_masks_at, shuffle_masks
 from .hessian import hessian_vector_product
-from .loop import NUMERICS_VERSION
+from .loop import NUMERICS_VERSION, PruningSchedule
 from .lottery import DEFAULT_ACCURACY_TOLERANCE, LotteryTicketPruner
 from .masks import density, prune_global, prune_layerwise, random_masks
 from .options import PrunerBuilder, PruningOptions
@@ -50,6 +50,7 @@ __all__ = [
     "PrunedNetwork",
     "PrunerBuilder",
     "PruningOptions",
+    "PruningSchedule",
     "RewindStrategy",
     "RoundRecord",
     "RunState",

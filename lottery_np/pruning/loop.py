@@ -76,6 +76,16 @@ class PruningSchedule:
 
     ``counts`` has shape ``(rounds + 1,)`` in global scope and ``(rounds + 1, n_layers)``
     in layerwise scope; a schedule that would empty the network or a layer is refused.
+
+    Examples
+    --------
+    >>> from lottery_np.model import MLP
+    >>> net = MLP((64, 20, 10), seed=0)
+    >>> schedule = PruningSchedule(net, PruningOptions(target_sparsity=0.5, pruning_rounds=2))
+    >>> schedule.counts.tolist()  # per round and layer; the output layer pruned at half the rate
+    [[1280, 200], [922, 172], [664, 148]]
+    >>> [int(m.sum()) for m in schedule.prune(net.weights, net.weights, net.masks, 1)]
+    [922, 172]
     """
 
     def __init__(self, model: MLP, options: PruningOptions):
