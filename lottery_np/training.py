@@ -104,6 +104,7 @@ def train(
     rewiring=None,
     checkpoint: Optional[TrainingCheckpoint] = None,
     resume_from: Optional[TrainingState] = None,
+    trainable: Optional[Sequence[np.ndarray]] = None,
 ) -> TrainingResult:
     """Train ``model`` in place with mini-batches and record its learning curve.
 
@@ -140,6 +141,11 @@ def train(
         Continue a saved run: the model takes its weights and masks, the optimizer its state,
         and the result is the one the run would have given had it never stopped (with the same
         ``data``, ``config``, ``seed``, ``start_iteration`` and ``rewiring`` settings).
+    trainable : sequence of ndarray, optional
+        0/1 masks of the weights that train, inside the model's masks; the others keep their values,
+        frozen (Zhou et al.'s pruned weights held at their initialization:
+        :func:`lottery_np.pruning.pruned_values`). Default: every weight the masks keep. Not with
+        ``rewiring`` or ``resume_from``.
 
     Returns
     -------
@@ -155,6 +161,8 @@ def train(
     """
     data = as_dataset(data)
     check_fits(model, data)
+    if trainable is not None and (rewiring is not None or resume_from is not None):
+        raise ValueError("trainable weights cannot be given with rewiring or resume_from")
     total = config.total_iterations(len(data.X_train))
     check_start_iteration(start_iteration, total)
     seed = validation.integer("seed", seed, minimum=0)
@@ -166,8 +174,8 @@ def train(
     start = time.perf_counter() - (0.0 if resume_from is None else resume_from.seconds)
     with threads.limited():  # lottery_np.engine.threads: how many, and why
         optimizer = optimizer or config.make_optimizer()
-        step = training_step(model, optimizer) if resume_from is None else _restore(model, optimizer, resume_from,
-                                                                                     rewiring)
+        step = (training_step(model, optimizer, trainable=trainable) if resume_from is None
+                else _restore(model, optimizer, resume_from, rewiring))
         log = _RunLog(model, step, data, config.learning_rate, start_iteration)
         bar = progress_bar(total - start_iteration, description, progress, log_updates=False, leave=False,
                            initial=resumed - start_iteration)

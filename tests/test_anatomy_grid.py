@@ -9,10 +9,12 @@ from lottery_np import MLP
 from lottery_np.experiment import ANATOMY, CRITERION_METHODS, SUPERMASKS, TREATED, main, treated_model
 from lottery_np.experiment.anatomy_report import format_untrained
 from lottery_np.experiment.runner import check_methods
+from lottery_np.pruning import TREATMENTS
 from lottery_np.validation import SettingError
 
 METHODS = ["dense", "lottery_ticket", "random_mask", "imp_small_final", "imp_large_final_same_sign", "imp_random",
-           "ticket_constant", "ticket_signed_constant", "supermask_top_k", "supermask_bernoulli"]
+           "ticket_constant", "ticket_signed_constant", "ticket_pruned_frozen_init", "supermask_top_k",
+           "supermask_bernoulli"]
 ARGS = ["--quick", "--iterations", "100", "--eval-every", "50", "--methods", *METHODS]
 
 
@@ -52,7 +54,7 @@ def test_every_criterion_prunes_to_the_tickets_counts_and_reports_its_supermask(
 def test_treated_and_supermask_jobs_sit_at_the_tickets_rounds(run_two_workers):
     out, results = run_two_workers
     runs, densities = results["runs"], results["densities"]
-    for method in ("ticket_constant", "ticket_signed_constant"):
+    for method in ("ticket_constant", "ticket_signed_constant", "ticket_pruned_frozen_init"):
         jobs = by(runs, method)
         assert sorted(run["pruning_round"] for run in jobs) == list(range(1, len(densities)))
         assert all(run["records"][0]["density"] == densities[run["pruning_round"]] for run in jobs)
@@ -81,7 +83,7 @@ def test_the_numbers_do_not_depend_on_the_workers(run_two_workers, tmp_path):
     assert numbers(json.loads((tmp_path / "results.json").read_text())["runs"]) == numbers(two["runs"])
 
 
-@pytest.mark.parametrize("treatment", [t.removeprefix("ticket_") for t in TREATED])
+@pytest.mark.parametrize("treatment", [t for t in TREATMENTS if t != "rewind"])
 def test_a_treated_ticket_keeps_the_mask_and_what_its_treatment_promises(treatment):
     rng = np.random.default_rng(4)
     masks = [(rng.random((12, 8)) < 0.4).astype(np.float32), (rng.random((8, 3)) < 0.6).astype(np.float32)]
@@ -104,3 +106,24 @@ def test_the_anatomys_methods_are_named_and_treated_ones_need_the_ticket():
     with pytest.raises(SettingError, match="lottery_ticket"):
         check_methods(["dense", "ticket_signed_reinit"])
     assert check_methods(["supermask_top_k", "imp_movement"]) == ("imp_movement", "supermask_top_k")
+
+
+def test_frozen_pruned_weights_keep_their_initial_values_and_the_kept_ones_take_the_full_networks_step():
+    from lottery_np.data import load_digits
+    from lottery_np.training import TrainingConfig, train
+    data, config = load_digits(), TrainingConfig(iterations=1, eval_every=1, optimizer="sgd", momentum=0.0,
+                                                 learning_rate=0.5)
+    rng = np.random.default_rng(1)
+    masks = [(rng.random((64, 20)) < 0.3).astype(np.float32), (rng.random((20, 10)) < 0.5).astype(np.float32)]
+    frozen, free = MLP((64, 20, 10), seed=1), MLP((64, 20, 10), seed=1)
+    initial = [w.copy() for w in frozen.weights]
+    train(frozen, data, config, seed=0, trainable=masks)
+    train(free, data, config, seed=0)  # every weight steps, on the same network and batch: the same gradient
+    for w, w_free, w0, m in zip(frozen.weights, free.weights, initial, masks):
+        assert np.array_equal(w[m == 0], w0[m == 0]) and (w0[m == 0] != 0).all()  # frozen, and not at zero
+        assert np.array_equal(w[m == 1], w_free[m == 1])
+        assert (w[m == 1] != w0[m == 1]).any()
+    pruned = MLP((64, 20, 10), seed=1)
+    pruned.set_masks([masks[0], np.ones((20, 10), dtype=np.float32)])
+    with pytest.raises(ValueError, match=r"trainable\[0\] keeps weights the model's mask prunes"):
+        train(pruned, data, config, trainable=[np.ones((64, 20), dtype=np.float32), masks[1]])

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 
-from .kernels import check_path, forced_path, surviving_weight_gradients, use_fused_step
+from .kernels import SparsityPattern, check_path, forced_path, surviving_weight_gradients, use_fused_step
 from .kernels.fused import FusedBackprop
 
 if TYPE_CHECKING:  # the engine serves the textbook's types and imports none of them
@@ -112,14 +112,20 @@ class LayerwiseStep(TrainingStep):
     path : {None, "dense", "sparse", "reference"}
         The path of every layer product (see :mod:`lottery_np.engine.kernels`); None
         lets each layer's density choose.
+    trainable : list of SparsityPattern, optional
+        The weights the optimizer updates, a subset of the model's: the others the network computes
+        with stay at their values (Zhou et al.'s pruned weights frozen at their initialization).
+        Default: every weight the masks keep.
     """
 
-    def __init__(self, model: MLP, optimizer: Optimizer, path: Optional[str] = None, carried: bool = False):
+    def __init__(self, model: MLP, optimizer: Optimizer, path: Optional[str] = None, carried: bool = False,
+                 trainable: Optional[list] = None):
         check_path(path)
         super().__init__(model, optimizer, carried)
         self.path = path
+        self._trainable = self._patterns if trainable is None else _check_trainable(trainable, self._patterns)
         # None marks a fully dense tensor (an unpruned layer, every bias): the optimizer's contiguous loop.
-        self._active = [None if p.is_dense else p.active for p in self._patterns] + [None] * model.n_layers
+        self._active = [None if p.is_dense else p.active for p in self._trainable] + [None] * model.n_layers
 
     def state_order(self) -> list[Optional[np.ndarray]]:
         return list(self._active)
@@ -131,9 +137,21 @@ class LayerwiseStep(TrainingStep):
         if math.isfinite(loss):
             params = [w.reshape(-1) for w in model.weights] + model.biases
             survivors = [surviving_weight_gradients(A, dZ, pattern, self.path)
-                         for A, dZ, pattern in zip(inputs, errors, self._patterns)]
+                         for A, dZ, pattern in zip(inputs, errors, self._trainable)]
             self.optimizer.step(params, survivors + grad_biases, self._active)
         return loss
+
+
+def _check_trainable(trainable: list, patterns: list) -> list:
+    """``trainable`` once each of its patterns is known to keep only weights the model's masks keep."""
+    if len(trainable) != len(patterns):
+        raise ValueError(f"trainable must give one pattern per layer, {len(patterns)}, got {len(trainable)}")
+    for layer, (part, whole) in enumerate(zip(trainable, patterns)):
+        if part.shape != whole.shape:
+            raise ValueError(f"trainable[{layer}] must have the shape {whole.shape}, got {part.shape}")
+        if not whole.mask.ravel()[part.active].all():
+            raise ValueError(f"trainable[{layer}] keeps weights the model's mask prunes: it must be a subset of it")
+    return list(trainable)
 
 
 class PackedSparseStep(TrainingStep):
@@ -177,7 +195,8 @@ class PackedSparseStep(TrainingStep):
 
 
 def training_step(model: MLP, optimizer: Optimizer, path: Optional[str] = None, *,
-                  packed: Optional[bool] = None, carry_from: Optional[TrainingStep] = None) -> TrainingStep:
+                  packed: Optional[bool] = None, carry_from: Optional[TrainingStep] = None,
+                  trainable: Optional[list] = None) -> TrainingStep:
     """The training step for ``model``: packed and fused when it is sparse enough, layer by layer otherwise.
 
     Parameters
@@ -196,6 +215,9 @@ def training_step(model: MLP, optimizer: Optimizer, path: Optional[str] = None, 
         dynamic sparse training), synced before they changed: the optimizer's state moves to the
         new masks' entries (``optimizer.remap``): an entry kept keeps its state, a new entry
         starts from zero.
+    trainable : list of ndarray, optional
+        0/1 masks of the weights to train, inside the model's masks: the others stay as they are
+        (a :class:`LayerwiseStep`; see there).
 
     Raises
     ------
@@ -209,10 +231,16 @@ def training_step(model: MLP, optimizer: Optimizer, path: Optional[str] = None, 
         raise ValueError("carry_from must be a step of the same model and optimizer")
     if carry_from is not None and not carry_from.synced:
         raise ValueError("carry_from holds updates the model does not have: sync() it before changing the masks")
+    if trainable is not None and (packed or carry_from is not None):
+        raise ValueError("trainable weights are stepped layer by layer, from a fresh optimizer: give neither "
+                         "packed=True nor carry_from with them")
     if packed is None:
-        packed = path is None and use_fused_step(model.density, model.dtype)
+        packed = path is None and trainable is None and use_fused_step(model.density, model.dtype)
     carried = carry_from is not None
-    step = PackedSparseStep(model, optimizer, carried) if packed else LayerwiseStep(model, optimizer, path, carried)
+    if trainable is not None:
+        trainable = [SparsityPattern.from_mask(m) for m in trainable]
+    step = (PackedSparseStep(model, optimizer, carried) if packed
+            else LayerwiseStep(model, optimizer, path, carried, trainable))
     if carried:
         sizes = [w.size for w in model.weights] + [b.size for b in model.biases]
         optimizer.remap(carry_from.state_order(), step.state_order(), sizes)

@@ -10,7 +10,8 @@ as IMP and its controls, so that every number sits at the same densities, seeds 
   Roy & Carbin, ICLR 2021): keep what magnitude pruning would remove.
 * ``ticket_<treatment>`` (:data:`~.settings.TREATED`) -- the ``lottery_ticket`` run's mask of one round,
   its kept weights restarted by a mask-1 action (:mod:`lottery_np.pruning.treatments`) and trained like the
-  ticket; like the controls, a job per pruned round.
+  ticket; like the controls, a job per pruned round. ``ticket_pruned_frozen_init`` is the mask-0 action:
+  the pruned weights held at their initial values instead of zero.
 * ``supermask_top_k`` and ``supermask_bernoulli`` (:data:`~.settings.SUPERMASKS`) -- no weight trains; a
   score per weight learns which to keep (:func:`lottery_np.supermask.train_supermask`), top-k at every IMP
   density, Bernoulli once (it learns its own density).
@@ -74,13 +75,24 @@ def treated_model(layer_sizes, seed: int, masks: list, treatment: str, pruning_r
 
 
 def treated_job(job, settings, data) -> dict:
-    """Train the ``lottery_ticket`` mask of ``job.pruning_round`` from ``job.method``'s treated starting values."""
+    """Train the ``lottery_ticket`` mask of ``job.pruning_round`` from ``job.method``'s treated starting values.
+
+    ``ticket_pruned_frozen_init`` keeps the ticket's kept weights rewound and its pruned weights at their
+    initial values, frozen: the network computes with every weight and trains the kept ones
+    (``train(..., trainable=masks)``); its record carries the ticket's densities, those of the weights trained.
+    """
     masks = [np.asarray(m, dtype=np.float32) for m in job.masks]
-    model = treated_model(settings.layer_sizes, job.seed, masks, job.method.removeprefix("ticket_"),
-                          job.pruning_round)
-    result = train(model, data, settings.training, seed=job.seed)
-    return {"pruning_round": job.pruning_round,
-            "records": [RoundRecord.from_training(job.pruning_round, model, result).to_dict()]}
+    frozen = job.method == "ticket_pruned_frozen_init"
+    model = (MLP(settings.layer_sizes, seed=job.seed) if frozen else
+             treated_model(settings.layer_sizes, job.seed, masks, job.method.removeprefix("ticket_"),
+                           job.pruning_round))
+    result = train(model, data, settings.training, seed=job.seed, trainable=masks if frozen else None)
+    record = RoundRecord.from_training(job.pruning_round, model, result).to_dict()
+    if frozen:
+        sizes = [m.size for m in masks]
+        record.update(density=sum(float(m.sum()) for m in masks) / sum(sizes),
+                      layer_densities=[float(m.sum()) / size for m, size in zip(masks, sizes)])
+    return {"pruning_round": job.pruning_round, "records": [record]}
 
 
 def supermask_record(pruning_round: int, model: MLP, result, seconds: float) -> dict:

@@ -5,7 +5,8 @@ same densities, means over seeds with the seeds' range shaded (min to max):
 
 * ``criteria_vs_density.png`` -- test accuracy at early stopping of IMP by every mask criterion;
 * ``signs_vs_density.png`` -- the ticket's mask with its kept weights restarted by each mask-1 action,
-  each with and without the original signs (Zhou et al.'s finding: the signs carry the ticket);
+  each with and without the original signs (Zhou et al.'s finding: the signs carry the ticket), and with
+  its pruned weights frozen at their initial values (the mask-0 action);
 * ``supermask_vs_density.png`` -- every criterion's mask on the untrained initialization, and the learned
   supermasks;
 * ``criteria_masks.png`` -- the first layer's connections per input pixel at the last round, per criterion.
@@ -86,7 +87,8 @@ def plot_signs(runs: Sequence[dict], path: Path) -> Path:
     ax, percents = fig.add_subplot(1, 1, 1), set()
     for method in ("lottery_ticket", *TREATED):
         if method in points:
-            style = "s--" if method in TREATED and "signed" not in method else "o-"
+            style = ("x:" if method == "ticket_pruned_frozen_init" else
+                     "s--" if method in TREATED and "signed" not in method else "o-")
             percents.update(_line(ax, points[method], "test_accuracy", COLORS[method], LABELS[method], style))
     _dense_line(ax, points)
     _finish(ax, percents, "test accuracy % (early stopping)", "the ticket's mask, its kept weights restarted")
