@@ -28,7 +28,9 @@ from lottery_np.experiment import cluster, command, paper
 TIMEOUT = 300  # seconds; generous, for a loaded two-core machine
 PAPER_SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "paper_lenet.py"
 BENCHMARK = [sys.executable, "-m", "lottery_np", "benchmark", "--quick"]
-FROM_START = ["--methods", "dense", "lottery_ticket", "snip", "rigl", "set", "synflow_shuffled", "grasp_reinit"]
+FROM_START = ["--methods", "dense", "lottery_ticket", "snip", "rigl", "set", "synflow_shuffled", "grasp_reinit",
+              "imp_small_final", "ticket_signed_constant", "ticket_pruned_frozen_init", "supermask_top_k"]
+"""The methods sparse from the start, and the anatomy of a ticket's (IMP by a criterion, treated tickets, supermasks)."""
 INSTABILITY = [sys.executable, "-m", "lottery_np", "instability", "--preset", "quick", "--seeds", "0",
                "--iterations", "120", "--points", "5", "--no-progress"]
 PAPER_GRID = [sys.executable, str(PAPER_SCRIPT), "--quick", "--seeds", "0", "--rounds", "2", "--iterations", "100"]
@@ -139,7 +141,7 @@ def test_the_benchmark_runs_on_a_dask_scheduler_and_its_two_workers(scheduler, l
 
 
 @pytest.mark.cluster
-def test_the_methods_sparse_from_the_start_run_on_a_dask_scheduler_unchanged(scheduler, local, processes, tmp_path):
+def test_the_methods_sparse_from_the_start_and_the_anatomy_run_on_a_dask_scheduler_unchanged(scheduler, local, processes, tmp_path):
     address, _ = scheduler
     run(processes, [*BENCHMARK, *FROM_START, "--backend", "dask", "--scheduler", address], tmp_path / "from_start")
     assert numbers(tmp_path / "from_start") == local["from_start"]

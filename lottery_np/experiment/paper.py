@@ -101,10 +101,11 @@ class PaperSettings:
         """The settings of ``options`` (e.g. ``PAPER``) for data of these sizes."""
         return cls(layer_sizes=(n_features, *HIDDEN_LAYERS, n_classes), **options)
 
-    def lottery_pruner(self, seed: int, rewind: RewindStrategy) -> LotteryTicketPruner:
-        """IMP at the fixed ``pruning_rate`` for ``rounds`` rounds, every round trained as ``training`` says."""
+    def lottery_pruner(self, seed: int, rewind: RewindStrategy, criterion: str = "large_final") -> LotteryTicketPruner:
+        """IMP at the fixed ``pruning_rate`` for ``rounds`` rounds, every round trained as ``training`` says,
+        pruning by ``criterion``."""
         builder = LotteryTicketPruner.builder().pruning_rate(self.pruning_rate).pruning_rounds(self.rounds)
-        return builder.training(self.training).seed(seed).rewind_strategy(rewind).build()
+        return builder.training(self.training).seed(seed).rewind_strategy(rewind).criterion(criterion).build()
 
     def layer_counts(self):
         """Weights remaining per layer after each round, shape ``(rounds + 1, n_layers)``: the pruner's schedule."""

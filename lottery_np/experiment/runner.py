@@ -40,7 +40,10 @@ PHASE_ONE = ("lottery_ticket", "late_rewind", *CRITERION_METHODS, *FROM_START, *
              "dense")
 """Phase-one methods, the longest jobs first (IMP runs ``rounds + 1`` trainings, a method from the start ``rounds``)."""
 
-CONTROLS = ("random_reinit", "random_mask", *TREATED)
+CONTROLS = ("random_reinit", "random_mask")
+"""Frankle & Carbin's two controls of a ticket (the paper grid runs these)."""
+
+MASK_JOBS = CONTROLS + TREATED
 """The methods that train the ``lottery_ticket`` run's mask of one round, a job per round, in phase two."""
 
 
@@ -56,7 +59,7 @@ def check_methods(methods) -> tuple:
     unknown = [m for m in methods if m not in ALL_METHODS]
     if unknown or not methods:
         raise SettingError("methods", f"some of {', '.join(ALL_METHODS)}", list(methods))
-    if any(m in CONTROLS for m in methods) and "lottery_ticket" not in methods:
+    if any(m in MASK_JOBS for m in methods) and "lottery_ticket" not in methods:
         raise SettingError("methods", "lottery_ticket too when a control is chosen (the controls use its masks)",
                            list(methods))
     return tuple(m for m in ALL_METHODS if m in methods)
@@ -68,19 +71,19 @@ def plan_phase_one(settings: BenchmarkSettings, methods=METHODS) -> list[Job]:
 
 
 def plan_controls(settings: BenchmarkSettings, lottery_runs: Iterable[dict],
-                  rounds: Optional[Sequence[int]] = None) -> list[Job]:
-    """The control jobs at ``rounds`` (default: every pruned round) of each seed's ``lottery_ticket`` run,
-    densest rounds first."""
+                  rounds: Optional[Sequence[int]] = None, methods: Sequence[str] = CONTROLS) -> list[Job]:
+    """The jobs of ``methods`` (default: the two controls) at ``rounds`` (default: every pruned round) of each
+    seed's ``lottery_ticket`` run, densest rounds first."""
     by_seed = {run["seed"]: run for run in lottery_runs}
     rounds = range(1, settings.rounds + 1) if rounds is None else rounds
     return [Job(method, seed, r, by_seed[seed]["masks"][r])
-            for r in rounds for seed in settings.seeds for method in CONTROLS]
+            for r in rounds for seed in settings.seeds for method in methods]
 
 
 def job_count(settings: BenchmarkSettings, methods=METHODS) -> int:
     """How many jobs the grid of ``methods`` holds: one per phase-one method, and each control at every pruned
     round, per seed."""
-    controls = sum(1 for m in CONTROLS if m in methods)
+    controls = sum(1 for m in MASK_JOBS if m in methods)
     return len(settings.seeds) * (sum(1 for m in PHASE_ONE if m in methods) + settings.rounds * controls)
 
 
@@ -146,10 +149,11 @@ def run_benchmark(settings: BenchmarkSettings, n_jobs: int = 1, backend: Optiona
     methods = check_methods(methods)
 
     def controls(results: dict) -> list[Job]:
-        if not any(m in CONTROLS for m in methods):
+        chosen = [m for m in MASK_JOBS if m in methods]
+        if not chosen:
             return []
-        jobs = plan_controls(settings, [results["lottery_ticket", seed, None] for seed in settings.seeds])
-        return [job for job in jobs if job.method in methods]
+        return plan_controls(settings, [results["lottery_ticket", seed, None] for seed in settings.seeds],
+                             methods=chosen)
 
     results = run_phases(settings, plan_phase_one(settings, methods), controls, n_jobs, backend, progress, finished,
                          on_result)

@@ -30,7 +30,7 @@ import numpy as np
 from ..files import load_npz, parse_json, save_npz_atomic, write_text_atomic
 from ..pruning import density as masks_density, history_from_dicts
 from .jobs import METHOD_NAMES, result_key
-from .runner import CONTROLS
+from .runner import MASK_JOBS
 from .settings import ABLATED, FROM_START, BenchmarkSettings
 
 WITH_MASKS = "lottery_ticket"
@@ -161,7 +161,7 @@ def _rounds_of(method: str, pruning_round, settings) -> list:
     """The round of each record a ``method`` job returns (a control job: its own round alone)."""
     if method == "dense":
         return [0]
-    if method in CONTROLS:
+    if method in MASK_JOBS:
         if not isinstance(pruning_round, int) or not 1 <= pruning_round <= settings.rounds:
             raise ValueError(f"pruning_round must be a round 1..{settings.rounds} of the grid, got {pruning_round!r}")
         return [pruning_round]

@@ -25,10 +25,11 @@ REFERENCE = "lottery_ticket"
 
 
 def _seconds_to(record: dict, target: float) -> Optional[float]:
-    """The wall time at which ``record``'s training first reached test accuracy ``target`` (None if never)."""
+    """The wall time at which ``record``'s training first reached test accuracy ``target`` (None if never, and for a
+    curve that measured no test accuracy)."""
     curve = record["curve"]
     for iteration, accuracy in zip(curve["iterations"], curve["test_accuracy"]):
-        if accuracy >= target:
+        if accuracy is not None and accuracy >= target:
             return record["wall_time"] * iteration / curve["iterations"][-1]
     return None
 
