@@ -127,3 +127,30 @@ def test_frozen_pruned_weights_keep_their_initial_values_and_the_kept_ones_take_
     pruned.set_masks([masks[0], np.ones((20, 10), dtype=np.float32)])
     with pytest.raises(ValueError, match=r"trainable\[0\] keeps weights the model's mask prunes"):
         train(pruned, data, config, trainable=[np.ones((64, 20), dtype=np.float32), masks[1]])
+
+
+def test_the_anatomy_tables_are_written_in_markdown(run_two_workers):
+    out, results = run_two_workers
+    text = (out / "anatomy.md").read_text()
+    pruned = len(results["densities"]) - 1
+    for heading, rows in (("IMP by each mask criterion", ["lottery_ticket", "imp_small_final", "random_mask"]),
+                          ("The ticket's mask, its kept weights", ["ticket_constant", "ticket_pruned_frozen_init"]),
+                          ("Supermasks: each criterion's mask", ["large_final", "large_final_same_sign"]),
+                          ("Learned supermasks", ["supermask_top_k"])):
+        section = text.split(heading, 1)[1].split("###", 1)[0]
+        for row in rows:
+            line = next(line for line in section.splitlines() if line.startswith(f"| `{row}` |"))
+            assert line.count("±") >= (1 if row == "supermask_top_k" else pruned), line
+
+
+def test_the_mnist_anatomy_script_asks_for_every_method_of_the_anatomy():
+    import importlib.util
+    from pathlib import Path
+    from lottery_np.experiment import build_parser
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "anatomy_lenet.py"
+    spec = importlib.util.spec_from_file_location("anatomy_lenet", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    args = build_parser().parse_args(script.OPTIONS)
+    assert set(ANATOMY) <= set(args.methods) and "lottery_ticket" in args.methods
+    assert check_methods(args.methods)  # a grid the benchmark accepts

@@ -132,6 +132,43 @@ def format_untrained(runs: Sequence[dict]) -> str:
     return "\n".join(lines)
 
 
+def _markdown(points: dict[str, list[dict]], key: str, label) -> list[str]:
+    """A markdown table: a row per method, a column per density, each cell the seeds' mean ± std of ``key`` (%)."""
+    table = {method: {d: (mean, std, n) for d, mean, std, n in aggregate(p, key)} for method, p in points.items()}
+    densities = sorted({d for cells in table.values() for d in cells}, reverse=True)
+    lines = ["| method | " + " | ".join(f"{100 * d:.2f} %" for d in densities) + " |",
+             "|---|" + "---|" * len(densities)]
+    for method, cells in table.items():
+        row = [f"{100 * cells[d][0]:.2f} ± {100 * cells[d][1]:.2f}" if d in cells else "" for d in densities]
+        lines.append(f"| {label(method)} | " + " | ".join(row) + " |")
+    return lines
+
+
+def format_anatomy_markdown(runs: Sequence[dict]) -> str:
+    """The anatomy's tables in markdown: test accuracy at early stopping by criterion and by treatment, and the
+    supermasks' test accuracy, each a row per method and a column per density (mean ± std over seeds, %)."""
+    points = method_points(runs)
+    sections = []
+    tables = (("IMP by each mask criterion, and the ticket's controls (test accuracy % at early stopping)",
+               CRITERION_METHODS, ("random_reinit", "random_mask")),
+              ("The ticket's mask, its kept weights restarted, or its pruned weights frozen (test accuracy % at "
+               "early stopping)", TREATED, ("random_reinit",)))
+    for title, own, controls in tables:
+        if any(m in points for m in own):
+            chosen = {m: points[m] for m in ("lottery_ticket", *own, *controls) if m in points}
+            sections.append("\n".join([f"### {title}", "", *_markdown(chosen, "test_accuracy", lambda m: f"`{m}`")]))
+    untrained = untrained_points(runs)
+    if untrained:
+        sections.append("\n".join(["### Supermasks: each criterion's mask on the untrained initialization, rescaled "
+                                   "(test accuracy %)", "", *_markdown(untrained, "untrained_accuracy",
+                                                                         lambda m: f"`{criterion_of(m)}`")]))
+    learned = {m: points[m] for m in SUPERMASKS if m in points}
+    if learned:
+        sections.append("\n".join(["### Learned supermasks, weights never trained (test accuracy %)", "",
+                                   *_markdown(learned, "test_accuracy", lambda m: f"`{m}`")]))
+    return "\n\n".join(sections) + "\n"
+
+
 def write_anatomy_plots(out: Path, runs: Sequence[dict], image_shape: Sequence[int]) -> list[Path]:
     """The figures whose methods ran, into ``out``."""
     out, methods = Path(out), {run["method"] for run in runs}

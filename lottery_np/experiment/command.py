@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Optional, Sequence
 
-from ..files import owned_folder
+from ..files import owned_folder, write_text_atomic
 from ..validation import SettingError
 from . import cluster
 from .jobs import load_data
@@ -143,7 +143,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         Reports bad options and a bad ``--out`` (``parser.error``), before any job runs.
     """
     # Here, not at the top: the report draws with matplotlib, which `lottery-np --help` should not import.
-    from .anatomy_report import format_untrained, untrained_points, write_anatomy_plots
+    from .anatomy_report import format_anatomy_markdown, format_untrained, untrained_points, write_anatomy_plots
     from .report import environment, format_table, format_tickets, write_plots, write_results
     from .time_to_accuracy import closest_round, format_time_to_accuracy, time_to_ticket_accuracy
 
@@ -190,6 +190,8 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         print(f"wall time {wall_time:.0f} s")
         paths = [write_results(out, settings, runs, environment(workers.n_jobs, workers.backend), wall_time)]
         paths += write_plots(out, runs, data.image_shape) + write_anatomy_plots(out, runs, data.image_shape)
+        if any(run["method"] in ANATOMY for run in runs):
+            paths.append(write_text_atomic(out / "anatomy.md", format_anatomy_markdown(runs)))
         print("wrote " + ", ".join(str(p) for p in paths))
         return 0
 
