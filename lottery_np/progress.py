@@ -5,12 +5,18 @@ to a log file or a CI console, every redraw becomes garbage. So when ``sys.stder
 not a terminal, :func:`progress_bar` returns a :class:`LineProgress` instead: it prints
 one plain line per finished unit of work (a pruning round, a benchmark job), or nothing
 at all for bars whose units are too small to log (training iterations).
+
+A Jupyter kernel's ``sys.stderr`` is not a terminal either, so a notebook gets the plain
+lines too, never a widget. That is why the bar is ``tqdm.asyncio``'s, the class
+``tqdm.auto`` picks outside Jupyter, and not ``tqdm.auto``'s own: importing ``tqdm.auto``
+in a kernel without ``ipywidgets`` warns (``TqdmWarning: IProgress not found``) about a
+widget this module never draws.
 """
 from __future__ import annotations
 
 import sys
 
-from tqdm.auto import tqdm
+from tqdm.asyncio import tqdm
 
 
 class LineProgress:

@@ -124,7 +124,7 @@ def _magnitude(job: Job, settings: BenchmarkSettings, data) -> dict:
 def _one_shot(job: Job, settings, data) -> dict:
     """Train dense once, prune it once to each control round's per-layer counts, rewind to init and train.
 
-    The one-shot pruning of Frankle & Carbin (2019), Figure 5, at the paper grid's
+    The one-shot pruning of Frankle & Carbin (2019), Figure 4, at the paper grid's
     ``settings.control_rounds()``, hitting exactly the per-layer counts
     ``settings.layer_counts()[r]`` of IMP round ``r``. Record 0 is the trained dense
     network (the IMP run's round 0, bit for bit); record ``r`` sits at IMP round ``r``.

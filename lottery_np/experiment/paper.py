@@ -6,7 +6,7 @@ Per seed, the grid holds
   rate (20 % of each hidden layer's survivors per round, 10 % of the output layer's)
   for ``rounds`` rounds; after round ``r`` a fraction ``Pm`` of the weights remains;
 * one ``one_shot`` job: the dense network, trained once, pruned in one step to each
-  control round's per-layer counts, rewound to the initialization and trained (Figure 5);
+  control round's per-layer counts, rewound to the initialization and trained (Figure 4);
 * ``random_reinit`` and ``random_mask`` jobs at every control round (Figure 4).
 
 The control rounds (:meth:`PaperSettings.control_rounds`) are those whose ``Pm`` is

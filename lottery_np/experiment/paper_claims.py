@@ -29,7 +29,7 @@ PAPER = (
     ("reinit_at_21", "Ticket vs random reinitialization at Pm 21 %: early stopping, accuracy",
      "ticket 2.51x faster, half a percentage point more accurate (Section 2, Figure 4)"),
     ("one_shot", "Iterative vs one-shot pruning (both rewound to the initialization)",
-     "iterative tickets learn faster and reach higher accuracy at smaller sizes (Section 2, Figure 5)"),
+     "iterative tickets learn faster and reach higher accuracy at smaller sizes (Section 2, Figure 4)"),
 )
 """``(key, what, the paper's number and where it stands)`` for each claim, in the order of the table."""
 

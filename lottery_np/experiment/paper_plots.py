@@ -12,7 +12,7 @@ the maximum; so do these figures:
 * ``learning_curves.png`` -- the ticket's test accuracy during training at the paper's
   ``Pm`` (Figure 3), the mean over seeds, with a dot where the seeds' mean validation
   loss is lowest;
-* ``iterative_vs_one_shot.png`` -- both quantities, iterative against one-shot pruning (Figure 5).
+* ``iterative_vs_one_shot.png`` -- both quantities, iterative against one-shot pruning (Figure 4).
 
 The ``Pm`` axes are ticked where the controls were trained (the paper's ``Pm``), not at every round.
 
