@@ -117,15 +117,19 @@ def supermask_record(pruning_round: int, model: MLP, result, seconds: float) -> 
 def supermask_job(job, settings, data) -> dict:
     """Learn a supermask over ``MLP(layer_sizes, seed)`` for as many iterations as an IMP round trains.
 
-    ``supermask_top_k`` learns one at the density of every pruned IMP round (records of rounds 1..R);
-    ``supermask_bernoulli`` learns its own density, once (a record of round 1, at the density it found).
+    ``supermask_top_k`` learns one at the density of every pruned IMP round (records of rounds 1..R), as
+    Ramanujan et al. do, without rescaling the kept weights; ``supermask_bernoulli`` learns its own density,
+    once (a record of round 1, at the density it found), with Zhou et al.'s dynamic weight rescaling.
+    Rescaling top-k's masks by ``N / n`` multiplies each layer's pre-activations by about ``1 / sqrt(d)`` at
+    density ``d``: at 5 % the untrained network's loss starts above 30 and the first steps leave it
+    predicting one class (measured on MNIST), so top-k runs unscaled.
     """
     method = job.method.removeprefix("supermask_")
     densities = settings.densities()[1:] if method == "top_k" else [1.0]
     records = []
     for r, density in enumerate(densities, start=1):
         model, start = MLP(settings.layer_sizes, seed=job.seed), time.perf_counter()
-        result = train_supermask(model, data, method=method, density=density, rescale=True,
+        result = train_supermask(model, data, method=method, density=density, rescale=method == "bernoulli",
                                  iterations=settings.training.iterations, batch_size=settings.training.batch_size,
                                  eval_every=settings.training.eval_every, seed=job.seed)
         records.append(supermask_record(r, model, result, time.perf_counter() - start))
