@@ -142,14 +142,14 @@ def test_a_ticket_with_frozen_pruned_weights_starts_at_the_dense_initialization(
     rewound = treat("rewind", initial, masks, np.random.default_rng(0))
     for r, f, w in zip(rewound, pruned_values("frozen_init", initial, masks), initial):
         assert np.array_equal(r + f, w)
-    assert PRUNED_TREATMENTS == ("zero", "frozen_init")
+    assert PRUNED_TREATMENTS == ("zero", "frozen_init", "zero_shrunk")
 
 
 def test_bad_arguments_are_named():
     rng = np.random.default_rng(0)
     with pytest.raises(ValueError, match=r"^treatment must be one of 'rewind', .*'signed_constant', got 'rewound'$"):
         treat("rewound", INITIAL, MASKS, rng)
-    with pytest.raises(ValueError, match=r"^treatment must be one of 'zero', 'frozen_init', got 'init'$"):
+    with pytest.raises(ValueError, match=r"^treatment must be one of 'zero', 'frozen_init', 'zero_shrunk', got 'init'$"):
         pruned_values("init", INITIAL, MASKS)
     with pytest.raises(TypeError, match="rng must be a numpy.random.Generator, got 0"):
         treat("reinit", INITIAL, MASKS, 0)
@@ -160,3 +160,13 @@ def test_bad_arguments_are_named():
         treat("rewind", INITIAL, MASKS[:1], rng)
     with pytest.raises(TypeError, match=r"initial_weights\[0\] must hold floating-point numbers, got int64"):
         treat("rewind", [np.ones((2, 3), dtype=np.int64)], MASKS[:1], rng)
+
+
+def test_zero_shrunk_zeroes_the_pruned_weights_that_shrank_and_freezes_the_others_at_init():
+    initial = [np.array([[0.5, -1.0, 2.0, -0.3]], dtype=np.float32)]
+    final = [np.array([[0.1, -0.2, 2.5, 0.4]], dtype=np.float32)]   # shrank, shrank, grew, grew (sign flipped)
+    masks = [np.array([[1, 0, 0, 0]])]
+    held = pruned_values("zero_shrunk", initial, masks, final_weights=final)[0]
+    assert held.tolist() == [[0.0, 0.0, 2.0, np.float32(-0.3)]] and held.dtype == np.float32
+    with pytest.raises(ValueError, match="final_weights"):
+        pruned_values("zero_shrunk", initial, masks)

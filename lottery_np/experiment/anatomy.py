@@ -10,8 +10,9 @@ as IMP and its controls, so that every number sits at the same densities, seeds 
   Roy & Carbin, ICLR 2021): keep what magnitude pruning would remove.
 * ``ticket_<treatment>`` (:data:`~.settings.TREATED`) -- the ``lottery_ticket`` run's mask of one round,
   its kept weights restarted by a mask-1 action (:mod:`lottery_np.pruning.treatments`) and trained like the
-  ticket; like the controls, a job per pruned round. ``ticket_pruned_frozen_init`` is the mask-0 action:
-  the pruned weights held at their initial values instead of zero.
+  ticket; like the controls, a job per pruned round. ``ticket_pruned_frozen_init`` and
+  ``ticket_pruned_zero_shrunk`` are the mask-0 actions: the pruned weights held at their initial values
+  instead of zero, or at zero only where training shrank them.
 * ``supermask_top_k`` and ``supermask_bernoulli`` (:data:`~.settings.SUPERMASKS`) -- no weight trains; a
   score per weight learns which to keep (:func:`lottery_np.supermask.train_supermask`), top-k at every IMP
   density, Bernoulli once (it learns its own density).
@@ -27,7 +28,7 @@ import time
 import numpy as np
 
 from ..model import MLP, Parameters
-from ..pruning import RoundRecord, treat
+from ..pruning import RoundRecord, pruned_values, treat
 from ..supermask import train_supermask, untrained_accuracy
 from ..training import train
 
@@ -77,18 +78,32 @@ def treated_model(layer_sizes, seed: int, masks: list, treatment: str, pruning_r
 def treated_job(job, settings, data) -> dict:
     """Train the ``lottery_ticket`` mask of ``job.pruning_round`` from ``job.method``'s treated starting values.
 
-    ``ticket_pruned_frozen_init`` keeps the ticket's kept weights rewound and its pruned weights at their
-    initial values, frozen: the network computes with every weight and trains the kept ones
-    (``train(..., trainable=masks)``); its record carries the ticket's densities, those of the weights trained.
+    ``ticket_<treatment>`` restarts the kept weights by a mask-1 action. ``ticket_pruned_<action>`` keeps them
+    rewound and holds the pruned weights as the mask-0 action says (:func:`~lottery_np.pruning.pruned_values`),
+    frozen: the network computes with every weight and trains the kept ones (``train(..., trainable=masks)``);
+    its record carries the ticket's densities, those of the weights trained. ``zero_shrunk`` reads each pruned
+    weight's trained value from the dense network (IMP's round 0, retrained here bit for bit), where Zhou et
+    al. read the round that pruned it.
     """
     masks = [np.asarray(m, dtype=np.float32) for m in job.masks]
-    frozen = job.method == "ticket_pruned_frozen_init"
-    model = (MLP(settings.layer_sizes, seed=job.seed) if frozen else
-             treated_model(settings.layer_sizes, job.seed, masks, job.method.removeprefix("ticket_"),
-                           job.pruning_round))
-    result = train(model, data, settings.training, seed=job.seed, trainable=masks if frozen else None)
+    action = job.method.removeprefix("ticket_pruned_") if job.method.startswith("ticket_pruned_") else None
+    if action is None:
+        model = treated_model(settings.layer_sizes, job.seed, masks, job.method.removeprefix("ticket_"),
+                              job.pruning_round)
+    else:
+        model = MLP(settings.layer_sizes, seed=job.seed)
+        initial = model.get_parameters()
+        final = None
+        if action == "zero_shrunk":
+            dense = model.copy()
+            train(dense, data, settings.training, seed=job.seed)
+            final = dense.weights
+        held = pruned_values(action, initial.weights, masks, final)
+        model.set_parameters(Parameters([np.where(m == 1, w, h) for w, h, m in zip(initial.weights, held, masks)],
+                                        initial.biases))
+    result = train(model, data, settings.training, seed=job.seed, trainable=None if action is None else masks)
     record = RoundRecord.from_training(job.pruning_round, model, result).to_dict()
-    if frozen:
+    if action is not None:
         sizes = [m.size for m in masks]
         record.update(density=sum(float(m.sum()) for m in masks) / sum(sizes),
                       layer_densities=[float(m.sum()) / size for m, size in zip(masks, sizes)])

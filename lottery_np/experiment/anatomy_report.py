@@ -87,7 +87,7 @@ def plot_signs(runs: Sequence[dict], path: Path) -> Path:
     ax, percents = fig.add_subplot(1, 1, 1), set()
     for method in ("lottery_ticket", *TREATED):
         if method in points:
-            style = ("x:" if method == "ticket_pruned_frozen_init" else
+            style = ("x:" if method.startswith("ticket_pruned_") else
                      "s--" if method in TREATED and "signed" not in method else "o-")
             percents.update(_line(ax, points[method], "test_accuracy", COLORS[method], LABELS[method], style))
     _dense_line(ax, points)

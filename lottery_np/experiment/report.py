@@ -44,6 +44,7 @@ LABELS.update({method: f"{LABELS[method.split('_')[0]]}, {method.split('_')[1]}"
 LABELS.update({method: f"IMP by {method.removeprefix('imp_')}" for method in CRITERION_METHODS})
 LABELS.update({method: f"ticket's mask, {method.removeprefix('ticket_').replace('_', ' ')}" for method in TREATED})
 LABELS["ticket_pruned_frozen_init"] = "ticket, pruned weights frozen at init"
+LABELS["ticket_pruned_zero_shrunk"] = "ticket, pruned weights 0 if shrunk, else frozen at init"
 LABELS.update({method: f"learned supermask ({method.removeprefix('supermask_').replace('_', '-')})"
                for method in SUPERMASKS})
 _PALETTE = [f"C{i}" for i in range(10)] + ["black", "olive", "navy", "teal", "maroon", "gold", "indigo", "salmon",

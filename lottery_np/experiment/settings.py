@@ -21,7 +21,7 @@ from typing import Optional
 
 from .. import schema, validation
 from ..data import LOADERS
-from ..pruning import TREATMENTS, LotteryTicketPruner, MagnitudePruner, RewindStrategy, layerwise_schedule
+from ..pruning import PRUNED_TREATMENTS, TREATMENTS, LotteryTicketPruner, MagnitudePruner, RewindStrategy, layerwise_schedule
 from ..training import TrainingConfig, check_start_iteration
 
 METHODS = ("dense", "lottery_ticket", "late_rewind", "magnitude", "random_reinit", "random_mask")
@@ -42,10 +42,10 @@ CRITERION_METHODS = tuple(f"imp_{criterion}" for criterion in schema.CRITERIA if
 """IMP by each other mask criterion of Zhou et al. (2019) (``lottery_ticket`` is ``large_final``'s);
 ``imp_small_final`` is also IMP's inverted ablation (Frankle et al., 2021)."""
 
-TREATED = tuple(f"ticket_{treatment}" for treatment in TREATMENTS if treatment != "rewind") + (
-    "ticket_pruned_frozen_init",)
+TREATED = (tuple(f"ticket_{treatment}" for treatment in TREATMENTS if treatment != "rewind")
+           + tuple(f"ticket_pruned_{treatment}" for treatment in PRUNED_TREATMENTS if treatment != "zero"))
 """The ticket's mask with its kept weights restarted otherwise than rewound (Zhou et al.'s mask-1 actions), and
-with its pruned weights frozen at their initial values instead of zero (their mask-0 action)."""
+with its pruned weights held otherwise than at zero (their mask-0 actions)."""
 
 SUPERMASKS = ("supermask_top_k", "supermask_bernoulli")
 """Masks learned over the frozen initialization: top-k (edge-popup) at each density, Bernoulli (Zhou et al.)."""

@@ -34,7 +34,7 @@ lottery ticket and in this package's training engine, or their initial values, f
 """
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 
@@ -136,27 +136,41 @@ def treat(treatment: str, initial_weights: Sequence[np.ndarray], masks: Sequence
     return TREATMENTS[validation.choice("treatment", treatment, tuple(TREATMENTS))](initial_weights, masks, rng)
 
 
-PRUNED_TREATMENTS = ("zero", "frozen_init")
-"""The mask-0 actions: the pruned weights hold 0 (the lottery ticket), or their initial values, frozen."""
+PRUNED_TREATMENTS = ("zero", "frozen_init", "zero_shrunk")
+"""The mask-0 actions: the pruned weights hold 0 (the lottery ticket); their initial values, frozen; or, Zhou et
+al.'s first variant, 0 where training shrank them and their initial values elsewhere, frozen."""
 
 
-def pruned_values(treatment: str, initial_weights: Sequence[np.ndarray],
-                  masks: Sequence[np.ndarray]) -> list[np.ndarray]:
-    """The constant values the pruned weights hold during retraining: ``0``, or ``(1 - mask) * initial``.
+def pruned_values(treatment: str, initial_weights: Sequence[np.ndarray], masks: Sequence[np.ndarray],
+                  final_weights: Optional[Sequence[np.ndarray]] = None) -> list[np.ndarray]:
+    """The constant values the pruned weights hold during retraining (0 where the mask keeps a weight).
 
     A network under a mask-0 action computes with ``mask * w + pruned_values``: the kept weights ``w`` train,
-    and the pruned ones stay where the action put them. Under ``"zero"`` that is every engine's masked
-    network; under ``"frozen_init"`` the pruned weights keep their initial values, the alternative that
-    Zhou et al. find trains worse (Section 4).
+    and the pruned ones stay where the action put them:
+
+    * ``"zero"`` -- 0: every engine's masked network, the lottery ticket;
+    * ``"frozen_init"`` -- ``w_i``: the alternative Zhou et al. find trains worse (Section 4);
+    * ``"zero_shrunk"`` -- 0 where ``|w_f| < |w_i|`` (training moved the weight toward zero) and ``w_i``
+      elsewhere: their first variant, which tests whether zeroing works because it finishes a move training
+      had begun. It needs ``final_weights``, the trained values ``w_f``.
 
     Examples
     --------
     >>> initial, masks = [np.array([[0.5, -1.0, 2.0]], dtype=np.float32)], [np.array([[1, 0, 0]])]
     >>> pruned_values("frozen_init", initial, masks), pruned_values("zero", initial, masks)
     ([array([[ 0., -1.,  2.]], dtype=float32)], [array([[0., 0., 0.]], dtype=float32)])
+    >>> pruned_values("zero_shrunk", initial, masks, final_weights=[np.array([[0.9, -0.2, 2.5]])])
+    [array([[0., 0., 2.]], dtype=float32)]
     """
     treatment = validation.choice("treatment", treatment, PRUNED_TREATMENTS)
     initial_weights, kept = _layers(initial_weights, masks)
     if treatment == "zero":
         return [np.zeros_like(w) for w in initial_weights]
-    return [np.where(m, 0, w).astype(w.dtype) for w, m in zip(initial_weights, kept)]
+    held = [np.where(m, 0, w).astype(w.dtype) for w, m in zip(initial_weights, kept)]
+    if treatment == "frozen_init":
+        return held
+    if final_weights is None:
+        raise ValueError("the zero_shrunk action needs final_weights, the trained values of the weights")
+    final_weights, _ = _layers(final_weights, masks)
+    return [np.where(np.abs(wf) < np.abs(w), 0, h).astype(w.dtype)
+            for h, w, wf in zip(held, initial_weights, final_weights)]
