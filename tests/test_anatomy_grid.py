@@ -138,11 +138,12 @@ def test_the_anatomy_tables_are_written_in_markdown(run_two_workers):
     for heading, rows in (("IMP by each mask criterion", ["lottery_ticket", "imp_small_final", "random_mask"]),
                           ("The ticket's mask, its kept weights", ["ticket_constant", "ticket_pruned_frozen_init"]),
                           ("Supermasks: each criterion's mask", ["large_final", "large_final_same_sign"]),
-                          ("Learned supermasks", ["supermask_top_k"])):
+                          ("Learned top-k supermasks", ["supermask_top_k"]),
+                          ("Learned Bernoulli supermasks", ["supermask_bernoulli"])):
         section = text.split(heading, 1)[1].split("###", 1)[0]
         for row in rows:
             line = next(line for line in section.splitlines() if line.startswith(f"| `{row}` |"))
-            assert line.count("±") >= (1 if row == "supermask_top_k" else pruned), line
+            assert line.count("±") >= (2 if row == "supermask_bernoulli" else pruned), line
 
 
 def test_the_mnist_anatomy_script_asks_for_every_method_of_the_anatomy():

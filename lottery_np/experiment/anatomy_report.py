@@ -16,6 +16,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
+import numpy as np
+
 from ..plots import aggregate, density_axis, new_figure, save_figure
 from .report import COLORS, LABELS, method_points, plot_input_connections
 from .settings import CRITERION_METHODS, SUPERMASKS, TREATED
@@ -162,10 +164,19 @@ def format_anatomy_markdown(runs: Sequence[dict]) -> str:
         sections.append("\n".join(["### Supermasks: each criterion's mask on the untrained initialization, rescaled "
                                    "(test accuracy %)", "", *_markdown(untrained, "untrained_accuracy",
                                                                          lambda m: f"`{criterion_of(m)}`")]))
-    learned = {m: points[m] for m in SUPERMASKS if m in points}
-    if learned:
-        sections.append("\n".join(["### Learned supermasks, weights never trained (test accuracy %)", "",
-                                   *_markdown(learned, "test_accuracy", lambda m: f"`{m}`")]))
+    if "supermask_top_k" in points:
+        sections.append("\n".join(["### Learned top-k supermasks, weights never trained (test accuracy %)", "",
+                                   *_markdown({"supermask_top_k": points["supermask_top_k"]}, "test_accuracy",
+                                              lambda m: f"`{m}`")]))
+    if "supermask_bernoulli" in points:  # each seed learns its own density: one row, the densities averaged
+        found = points["supermask_bernoulli"]
+        density, accuracy = (np.array([p[key] for p in found]) for key in ("density", "test_accuracy"))
+        spread = (lambda v: float(np.std(v, ddof=1)) if len(v) > 1 else 0.0)
+        sections.append("\n".join([
+            "### Learned Bernoulli supermasks, weights never trained", "",
+            "| method | density learned % | test accuracy % | seeds |", "|---|---|---|---|",
+            f"| `supermask_bernoulli` | {100 * density.mean():.2f} ± {100 * spread(density):.2f} | "
+            f"{100 * accuracy.mean():.2f} ± {100 * spread(accuracy):.2f} | {len(found)} |"]))
     return "\n\n".join(sections) + "\n"
 
 
