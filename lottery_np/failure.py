@@ -27,11 +27,26 @@ CHANCE_Z = 3.0
 
 
 class TrainingDivergedError(FloatingPointError):
-    """The loss became NaN or infinite, or grew far beyond chance level (see :func:`check_divergence`)."""
+    """The loss became NaN or infinite, or grew far beyond chance level (see :func:`check_divergence`).
+
+    Examples
+    --------
+    >>> try:
+    ...     check_divergence(float("nan"), 7, 10, "training loss", "lower the learning rate")
+    ... except TrainingDivergedError as error:
+    ...     print(error)
+    training diverged at iteration 7: the training loss is nan; lower the learning rate
+    """
 
 
 class DidNotLearnError(RuntimeError):
-    """A network trained to no better than always guessing the most common class (see :func:`learned`)."""
+    """A network trained to no better than always guessing the most common class (see :func:`learned`).
+
+    Examples
+    --------
+    >>> issubclass(DidNotLearnError, RuntimeError)  # what find_ticket raises for a dense network at chance
+    True
+    """
 
 
 def check_divergence(loss: float, iteration: int, n_classes: int, what: str, advice: str) -> None:
@@ -45,6 +60,14 @@ def check_divergence(loss: float, iteration: int, n_classes: int, what: str, adv
     needs losses of about 1,000 on each of them to get there. The rule is checked on
     mean losses over many samples (each evaluation's validation loss), where one
     unlucky sample cannot trip it, and on every batch loss for NaN and infinity.
+
+    Examples
+    --------
+    >>> check_divergence(2.3, 100, 10, "validation loss", "")  # about log(10): a network at chance, fine
+    >>> check_divergence(1e4, 100, 10, "validation loss", "lower the learning rate")
+    Traceback (most recent call last):
+    ...
+    lottery_np.failure.TrainingDivergedError: training diverged at iteration 100: the validation loss is 1e+04 (chance level is 2.3); lower the learning rate
     """
     ceiling = DIVERGENCE_FACTOR * math.log(max(n_classes, 2))
     if not math.isfinite(loss) or loss > ceiling:
@@ -61,6 +84,13 @@ def learned(accuracy: float, y: np.ndarray) -> bool:
     learned when its accuracy exceeds ``p0 + CHANCE_Z sqrt(p0 (1 - p0) / n)``: a
     predictor no better than the constant guess exceeds that with probability
     about 0.1 % (a one-sided three-sigma binomial test).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> y = np.array([0] * 60 + [1] * 40)  # guessing 0 always scores 0.6
+    >>> bool(learned(0.62, y)), bool(learned(0.9, y))
+    (False, True)
     """
     y = np.asarray(y)
     p0 = np.bincount(y).max() / len(y)

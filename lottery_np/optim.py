@@ -39,6 +39,15 @@ class Optimizer:
     A later step must update as many entries of each parameter as the first;
     after anything that changes them (a new pruning round), call :meth:`reset`,
     as the paper's rewinding does anyway.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> w = np.array([1.0, 2.0], dtype=np.float32)
+    >>> opt = SGD(learning_rate=0.5, momentum=0.0)  # any subclass: one step() for every parameter
+    >>> opt.step([w], [np.array([1.0, -1.0], dtype=np.float32)])
+    >>> w, opt.iterations
+    (array([0.5, 2.5], dtype=float32), 1)
     """
 
     STATE: tuple = ()
@@ -270,6 +279,16 @@ class Adam(Optimizer):
     ``eps``, and differ by tens of percent for gradients of order ``eps``: early in
     training, ``sqrt(1 - b2^t)`` is about 0.03 at ``t = 1``.
     The paper trains LeNet-300-100 with Adam at ``lr = 1.2e-3``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> w = np.array([1.0, 0.0, -1.0], dtype=np.float32)  # the middle weight is pruned
+    >>> opt = Adam(learning_rate=0.1)
+    >>> for _ in range(3):  # only the surviving entries 0 and 2 are updated
+    ...     opt.step([w], [np.array([0.5, -0.5], dtype=np.float32)], active=[np.array([0, 2])])
+    >>> w.round(4)
+    array([ 0.7,  0. , -0.7], dtype=float32)
     """
 
     FORMS = schema.ADAM_FORMS
@@ -301,7 +320,18 @@ class Adam(Optimizer):
 
 
 class SGD(Optimizer):
-    """Stochastic gradient descent with momentum: ``u <- mu u - lr g``, ``w <- w + u``."""
+    """Stochastic gradient descent with momentum: ``u <- mu u - lr g``, ``w <- w + u``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> w = np.array([1.0], dtype=np.float32)
+    >>> opt = SGD(learning_rate=0.1, momentum=0.9)
+    >>> for _ in range(2):  # u = -0.1, then 0.9 * -0.1 - 0.1 = -0.19
+    ...     opt.step([w], [np.array([1.0], dtype=np.float32)])
+    >>> w.round(4)
+    array([0.71], dtype=float32)
+    """
 
     STATE = ("velocity",)
 
@@ -326,6 +356,14 @@ OPTIMIZERS = {"adam": Adam, "sgd": SGD}
 
 
 def make_optimizer(name: str, learning_rate: float, **options) -> Optimizer:
-    """Build an optimizer by name: ``"adam"`` or ``"sgd"``."""
+    """Build an optimizer by name: ``"adam"`` or ``"sgd"``.
+
+    Examples
+    --------
+    >>> make_optimizer("sgd", 0.05, momentum=0.5).momentum
+    0.5
+    >>> type(make_optimizer("adam", 1.2e-3)).__name__
+    'Adam'
+    """
     validation.choice("optimizer", name, schema.OPTIMIZERS)
     return OPTIMIZERS[name](learning_rate, **options)

@@ -39,6 +39,11 @@ def epoch_order(seed: int, epoch: int, n_samples: int) -> np.ndarray:
     A function of ``(seed, epoch)`` alone: the permutation comes from the ``epoch``-th
     child of ``SeedSequence(seed)`` (its ``spawn_key``), never from a generator shared
     across epochs, so training restarted at any iteration replays the original batches.
+
+    Examples
+    --------
+    >>> epoch_order(seed=0, epoch=1, n_samples=5)  # the same on every machine, whatever ran before
+    array([4, 3, 2, 0, 1])
     """
     stream = np.random.SeedSequence(seed, spawn_key=(epoch,))
     return np.random.default_rng(stream).permutation(n_samples)
@@ -53,6 +58,8 @@ def batches(seed: int, n_samples: int, batch_size: int, start_iteration: int,
     (the samples left over at an epoch's end are skipped). So the batches after any
     iteration are the same whether a run started there or went through it.
 
+    Examples
+    --------
     >>> [(i, b.tolist()) for i, b in batches(seed=0, n_samples=4, batch_size=2, start_iteration=1, total=3)]
     [(2, [3, 2]), (3, [2, 0])]
     """
@@ -72,6 +79,14 @@ def check_start_iteration(start_iteration: int, total: int, name: str = "start_i
     ------
     SettingError
         Naming ``name`` (``rewind iteration`` for late rewinding).
+
+    Examples
+    --------
+    >>> check_start_iteration(10, 100)  # fine: returns None
+    >>> check_start_iteration(100, 100, "rewind_iteration")
+    Traceback (most recent call last):
+    ...
+    lottery_np.validation.SettingError: rewind_iteration must be an integer in [0, 99], got 100
     """
     validation.integer(name, start_iteration, minimum=0, maximum=total - 1)
 
@@ -80,6 +95,18 @@ def check_fits(model: MLP, data: Dataset) -> None:
     """Raise ``ValueError`` naming the split unless every split of ``data`` fits ``model``.
 
     The dataset's own rules hold already, so only the shapes and label range are checked (:meth:`MLP.check_batch`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lottery_np import MLP
+    >>> from lottery_np.data import Dataset
+    >>> data = Dataset(np.zeros((4, 4)), np.array([0, 1, 0, 1]), np.zeros((2, 4)), np.array([0, 1]))
+    >>> check_fits(MLP((4, 2)), data)
+    >>> check_fits(MLP((3, 2)), data)
+    Traceback (most recent call last):
+    ...
+    ValueError: training set: X must have shape (n_samples, 3), got (4, 4)
     """
     for split, name in (("train", "training set"), ("val", "validation set"), ("test", "test set")):
         X = getattr(data, f"X_{split}")
@@ -158,6 +185,23 @@ def train(
     TrainingDivergedError
         If a batch loss becomes NaN or infinite, or a validation loss exceeds
         :data:`~lottery_np.failure.DIVERGENCE_FACTOR` times chance level (:func:`~lottery_np.failure.check_divergence`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lottery_np import MLP, TrainingConfig, train
+    >>> from lottery_np.data import Dataset
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((40, 4)).astype(np.float32)
+    >>> y = (X[:, 0] > 0).astype(int)
+    >>> data = Dataset(X[:30], y[:30], X[30:], y[30:])  # no test split: test accuracies are nan
+    >>> config = TrainingConfig(iterations=40, batch_size=10, eval_every=20, learning_rate=0.01)
+    >>> model = MLP((4, 8, 2), seed=0)
+    >>> result = train(model, data, config, seed=0, snapshot_at=[0])
+    >>> result.curve.iterations, sorted(result.snapshots)
+    ([0, 20, 40], [0])
+    >>> result.final_val_accuracy == train(MLP((4, 8, 2), seed=0), data, config, seed=0).final_val_accuracy  # bit for bit
+    True
     """
     data = as_dataset(data)
     check_fits(model, data)

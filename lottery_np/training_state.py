@@ -63,7 +63,7 @@ class TrainingState:
     seconds : float
         Wall time spent so far.
     rewiring_updates : list of dict
-        :attr:`lottery_np.sparse.Rewiring.updates` so far.
+        ``updates`` of the :class:`lottery_np.sparse.Rewiring` so far.
     """
 
     iteration: int

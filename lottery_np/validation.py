@@ -19,7 +19,7 @@ The rules a researcher expects of a number:
 * a string, ``None`` or any other object where a number belongs is a
   :class:`SettingError` naming the setting, never a raw ``TypeError``.
 
-:class:`SettingError` is a ``ValueError`` whose :attr:`~SettingError.setting` names the
+:class:`SettingError` is a ``ValueError`` whose ``setting`` attribute names the
 setting as the library spells it, so a front end (the command line) can map it to its
 own spelling (``pruning_rounds`` -> ``--rounds``) without reading the message.
 """
@@ -37,6 +37,14 @@ class SettingError(ValueError):
     ----------
     setting : str
         The setting's name, as the library spells it (``"target_sparsity"``).
+
+    Examples
+    --------
+    >>> try:
+    ...     integer("pruning_rounds", 0, minimum=1)
+    ... except ValueError as error:  # a SettingError is a ValueError
+    ...     print(f"{error.setting} | {error}")
+    pruning_rounds | pruning_rounds must be an integer >= 1, got 0
     """
 
     def __init__(self, setting: str, rule: str, value: Any, *, message: Optional[str] = None):
@@ -62,6 +70,15 @@ def integer(name: str, value: Any, minimum: Optional[int] = None, maximum: Optio
     ------
     SettingError
         Naming ``name``, the rule and the value.
+
+    Examples
+    --------
+    >>> integer("batch_size", 60, minimum=1)
+    60
+    >>> integer("batch_size", 0.5, minimum=1)
+    Traceback (most recent call last):
+    ...
+    lottery_np.validation.SettingError: batch_size must be an integer >= 1, got 0.5
     """
     rule = "an integer" + ("" if minimum is None and maximum is None else " " + _describe(minimum, maximum, False, False))
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
@@ -91,6 +108,15 @@ def real(name: str, value: Any, minimum: Optional[float] = None, maximum: Option
     ------
     SettingError
         Naming ``name``, the rule and the value.
+
+    Examples
+    --------
+    >>> real("target_sparsity", 0.9, 0, 1, high_open=True)
+    0.9
+    >>> real("target_sparsity", 1, 0, 1, high_open=True)
+    Traceback (most recent call last):
+    ...
+    lottery_np.validation.SettingError: target_sparsity must be a finite number in [0, 1), got 1
     """
     rule = ("a finite number" if finite else "a number")
     bounds = _describe(minimum, maximum, low_open, high_open)
@@ -112,17 +138,19 @@ def distinct_integers(name: str, values: Any, minimum: Optional[int] = 0, maximu
                       at_least_one: bool = True) -> tuple:
     """``values`` as a tuple of distinct integers in the bounds (seeds, iterations, rounds).
 
+    Raises
+    ------
+    SettingError
+        Naming ``name[i]`` for an entry out of bounds, or ``name`` for repeats (or none, with ``at_least_one``).
+
+    Examples
+    --------
     >>> distinct_integers("seeds", [0, 2])
     (0, 2)
     >>> distinct_integers("seeds", [1, 1])
     Traceback (most recent call last):
     ...
     lottery_np.validation.SettingError: seeds must be distinct integers, at least one, got [1, 1]
-
-    Raises
-    ------
-    SettingError
-        Naming ``name[i]`` for an entry out of bounds, or ``name`` for repeats (or none, with ``at_least_one``).
     """
     checked = tuple(integer(f"{name}[{i}]", v, minimum=minimum, maximum=maximum) for i, v in enumerate(values))
     if len(set(checked)) != len(checked) or (at_least_one and not checked):
@@ -131,7 +159,13 @@ def distinct_integers(name: str, values: Any, minimum: Optional[int] = 0, maximu
 
 
 def optional(check, name: str, value: Any, **bounds):
-    """``None`` stays ``None``; anything else goes through ``check(name, value, **bounds)``."""
+    """``None`` stays ``None``; anything else goes through ``check(name, value, **bounds)``.
+
+    Examples
+    --------
+    >>> optional(integer, "epochs", None) is None, optional(integer, "epochs", 3, minimum=1)
+    (True, 3)
+    """
     return None if value is None else check(name, value, **bounds)
 
 
@@ -142,6 +176,15 @@ def choice(name: str, value: Any, options: Sequence[str]) -> str:
     ------
     SettingError
         Naming ``name``, the options and the value.
+
+    Examples
+    --------
+    >>> choice("scope", "global", ("layerwise", "global"))
+    'global'
+    >>> choice("scope", "Global", ("layerwise", "global"))
+    Traceback (most recent call last):
+    ...
+    lottery_np.validation.SettingError: scope must be one of 'layerwise', 'global', got 'Global'
     """
     if not isinstance(value, str) or value not in options:
         raise SettingError(name, f"one of {', '.join(map(repr, options))}", value)
@@ -155,6 +198,14 @@ def exactly_one_length(iterations: Any, epochs: Any) -> None:
     ------
     SettingError
         Naming ``iterations`` (the setting a user most often means).
+
+    Examples
+    --------
+    >>> exactly_one_length(1000, None)  # iterations alone: fine
+    >>> exactly_one_length(1000, 5)
+    Traceback (most recent call last):
+    ...
+    lottery_np.validation.SettingError: give exactly one of iterations and epochs, got iterations=1000, epochs=5
     """
     if (iterations is None) == (epochs is None):
         raise SettingError("iterations", "", None, message="give exactly one of iterations and epochs, "

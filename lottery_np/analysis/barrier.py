@@ -38,6 +38,8 @@ PATH_POINTS = 30
 def path_alphas(points: int = PATH_POINTS) -> np.ndarray:
     """The ``points`` evenly spaced values of ``a`` in [0, 1], 0 and 1 included.
 
+    Examples
+    --------
     >>> path_alphas(5).tolist()
     [0.0, 0.25, 0.5, 0.75, 1.0]
     """
@@ -51,6 +53,8 @@ def interpolate(first: Parameters, second: Parameters, alpha: float) -> Paramete
     and an entry equal in both (0.0 where both are pruned) keeps that value all along the line, so
     the line between a network and its copy is that network at every point.
 
+    Examples
+    --------
     >>> one = Parameters([np.ones((1, 2), np.float32)], [np.zeros(2, np.float32)])
     >>> three = Parameters([np.full((1, 2), 3, np.float32)], [np.ones(2, np.float32)])
     >>> interpolate(one, three, 0.5).weights[0].tolist(), interpolate(one, three, 0.5).biases[0].tolist()
@@ -73,6 +77,8 @@ def error_barrier(errors) -> float:
 
     ``errors`` are the errors at evenly spaced points of the path, its ends first and last.
 
+    Examples
+    --------
     >>> error_barrier([0.02, 0.5, 0.04])
     0.47
     >>> error_barrier([0.03, 0.01, 0.03])  # the path dips between its ends: no barrier

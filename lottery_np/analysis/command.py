@@ -10,8 +10,8 @@ Two ways in:
 * ``lottery-np instability --out OUT`` with no run folder -- the dense network from
   scratch (and IMP too with ``--pruning-rounds``), from the options or a preset.
 
-Every finished job is saved as it arrives (:mod:`.store`); ``--resume`` runs only the
-missing ones. The table, ``results.json`` and the figures are written at the end (:mod:`.report`).
+Every finished job is saved as it arrives (:mod:`~lottery_np.analysis.store`); ``--resume`` runs only the
+missing ones. The table, ``results.json`` and the figures are written at the end (:mod:`~lottery_np.analysis.report`).
 """
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ Per seed (an initialization and the data order of its first ``k`` updates) the g
 
 * ``imp`` -- iterative magnitude pruning rewinding to the initialization, every round's
   masks kept; or, for a ``lottery-np find-ticket`` run folder, that run's rounds, read from
-  its checkpoint instead of run (:mod:`.command`). Beyond the paper it measures the error
+  its checkpoint instead of run (:mod:`~lottery_np.analysis.command`). Beyond the paper it measures the error
   barrier between the trained networks of successive rounds (Paul et al., "Unmasking the
   Lottery Ticket Hypothesis", ICLR 2023);
 * ``dense`` at every rewind iteration ``k`` of ``rewind_iterations``;
@@ -17,7 +17,7 @@ Per seed (an initialization and the data order of its first ``k`` updates) the g
 Every job but ``imp`` is one :func:`~.instability.instability_analysis`. Jobs run in two
 phases (``imp`` first: the others need its masks) through the benchmark's runner, so the
 numbers do not depend on ``n_jobs`` or on the backend, and each result is saved as it
-arrives (:mod:`.store`).
+arrives (:mod:`~lottery_np.analysis.store`).
 """
 from __future__ import annotations
 

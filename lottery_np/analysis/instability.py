@@ -118,6 +118,8 @@ def check_data_seeds(data_seeds) -> tuple:
 def matching(test_error: float, dense_test_error: float, tolerance: float = MATCHING_TOLERANCE) -> bool:
     """Whether a subnetwork's test error is at most ``tolerance`` above the dense network's.
 
+    Examples
+    --------
     >>> matching(0.021, 0.020), matching(0.023, 0.020)
     (True, False)
     """

@@ -31,7 +31,28 @@ from .record import RoundRecord, read_history
 
 @dataclass
 class FinishedRound:
-    """One finished round: its masks, the weights it trained from and ended with, and what it measured."""
+    """One finished round: its masks, the weights it trained from and ended with, and what it measured.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lottery_np import MLP
+    >>> from lottery_np.data import Dataset
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((200, 4)).astype(np.float32)
+    >>> data = Dataset(X[:150], (X[:150, 0] > 0).astype(int), X[150:], (X[150:, 0] > 0).astype(int))
+    >>> import os, tempfile
+    >>> from lottery_np.pruning import LotteryTicketPruner
+    >>> pruner = (LotteryTicketPruner.builder().target_sparsity(0.5).pruning_rounds(1).iterations(60)
+    ...           .batch_size(10).eval_every(20).learning_rate(0.01).build())
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = os.path.join(folder, "run.npz")
+    ...     ticket = pruner.find_ticket(MLP((4, 8, 2), seed=0), data, checkpoint=path)
+    ...     state = read_checkpoint(path)
+    >>> finished = state.rounds[1]
+    >>> finished.record.pruning_round, [int(m.sum()) for m in finished.masks] == [int(m.sum()) for m in ticket.masks]
+    (1, True)
+    """
 
     masks: list  # float32 0/1 arrays, one per layer
     start: Parameters
@@ -41,7 +62,27 @@ class FinishedRound:
 
 @dataclass
 class RunState:
-    """A pruning run after some number of finished rounds."""
+    """A pruning run after some number of finished rounds.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lottery_np import MLP
+    >>> from lottery_np.data import Dataset
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((200, 4)).astype(np.float32)
+    >>> data = Dataset(X[:150], (X[:150, 0] > 0).astype(int), X[150:], (X[150:, 0] > 0).astype(int))
+    >>> import os, tempfile
+    >>> from lottery_np.pruning import LotteryTicketPruner
+    >>> pruner = (LotteryTicketPruner.builder().target_sparsity(0.5).pruning_rounds(1).iterations(60)
+    ...           .batch_size(10).eval_every(20).learning_rate(0.01).build())
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = os.path.join(folder, "run.npz")
+    ...     ticket = pruner.find_ticket(MLP((4, 8, 2), seed=0), data, checkpoint=path)
+    ...     state = read_checkpoint(path)
+    >>> len(state.rounds), [w.shape for w in state.initial.weights]
+    (2, [(4, 8), (8, 2)])
+    """
 
     initial: Parameters
     rewind_snapshot: Optional[Parameters] = None
@@ -153,6 +194,24 @@ def read_checkpoint(path: str | os.PathLike) -> RunState:
         If an older lottery_np wrote it in another layout.
     CorruptFileError
         Naming the file and the key, if the file is not a checkpoint or an array is not what a run writes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lottery_np import MLP
+    >>> from lottery_np.data import Dataset
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((200, 4)).astype(np.float32)
+    >>> data = Dataset(X[:150], (X[:150, 0] > 0).astype(int), X[150:], (X[150:, 0] > 0).astype(int))
+    >>> import os, tempfile
+    >>> from lottery_np.pruning import LotteryTicketPruner
+    >>> pruner = (LotteryTicketPruner.builder().target_sparsity(0.5).pruning_rounds(1).iterations(60)
+    ...           .batch_size(10).eval_every(20).learning_rate(0.01).build())
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = os.path.join(folder, "run.npz")
+    ...     _ = pruner.find_ticket(MLP((4, 8, 2), seed=0), data, checkpoint=path)
+    ...     [record.pruning_round for record in read_checkpoint(path).history]
+    [0, 1]
     """
     archive = NpzArchive(path, "pruning checkpoint")
     if _OLD_LAYOUT_KEY in archive.keys:

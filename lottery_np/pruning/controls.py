@@ -23,6 +23,22 @@ def random_reinit_model(ticket: WinningTicket, seed: int) -> MLP:
     ValueError
         If ``seed`` redraws the ticket's own initialization (the seed its network was
         built with): that "control" would be the ticket itself.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lottery_np import MLP
+    >>> from lottery_np.data import Dataset
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((200, 4)).astype(np.float32)
+    >>> data = Dataset(X[:150], (X[:150, 0] > 0).astype(int), X[150:], (X[150:, 0] > 0).astype(int))
+    >>> from lottery_np.pruning import LotteryTicketPruner
+    >>> pruner = (LotteryTicketPruner.builder().target_sparsity(0.5).pruning_rounds(2).iterations(60)
+    ...           .batch_size(10).eval_every(20).learning_rate(0.01).build())
+    >>> ticket = pruner.find_ticket(MLP((4, 8, 2), seed=0), data)
+    >>> control = random_reinit_model(ticket, seed=1)  # the same masks over another initialization
+    >>> all(np.array_equal(a, b) for a, b in zip(control.masks, ticket.masks))
+    True
     """
     model = MLP(ticket.layer_sizes, seed=seed)
     if all(np.array_equal(w, w0) for w, w0 in zip(model.weights, ticket.initial.weights)):
@@ -32,7 +48,24 @@ def random_reinit_model(ticket: WinningTicket, seed: int) -> MLP:
 
 
 def random_mask_model(ticket: WinningTicket, seed: int) -> MLP:
-    """A uniformly random mask with the ticket's exact per-layer counts, over the original initialization."""
+    """A uniformly random mask with the ticket's exact per-layer counts, over the original initialization.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lottery_np import MLP
+    >>> from lottery_np.data import Dataset
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((200, 4)).astype(np.float32)
+    >>> data = Dataset(X[:150], (X[:150, 0] > 0).astype(int), X[150:], (X[150:, 0] > 0).astype(int))
+    >>> from lottery_np.pruning import LotteryTicketPruner
+    >>> pruner = (LotteryTicketPruner.builder().target_sparsity(0.5).pruning_rounds(2).iterations(60)
+    ...           .batch_size(10).eval_every(20).learning_rate(0.01).build())
+    >>> ticket = pruner.find_ticket(MLP((4, 8, 2), seed=0), data)
+    >>> control = random_mask_model(ticket, seed=1)  # each layer's count, at random places
+    >>> [int(m.sum()) for m in control.masks]
+    [13, 11]
+    """
     rng = np.random.default_rng(seed)
     counts = [int(m.sum()) for m in ticket.masks]
     model = MLP(ticket.layer_sizes)

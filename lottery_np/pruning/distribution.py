@@ -86,6 +86,8 @@ def random_masks_at(shapes: Sequence[tuple], density: float, distribution: str,
                     rng: np.random.Generator) -> list[np.ndarray]:
     """Masks keeping the :func:`layer_counts` of ``density`` and ``distribution``, each layer's chosen uniformly.
 
+    Examples
+    --------
     >>> masks = random_masks_at([(4, 3), (3, 2)], 0.5, "uniform", np.random.default_rng(0))
     >>> [int(m.sum()) for m in masks]
     [6, 3]
@@ -99,6 +101,8 @@ def shuffle_masks(masks: Sequence[np.ndarray], rng: np.random.Generator) -> list
     The ablation of Frankle, Dziugaite, Roy & Carbin (ICLR 2021, Section 5): it keeps every
     layer's count (its density) and forgets which weights were chosen.
 
+    Examples
+    --------
     >>> shuffled = shuffle_masks([np.eye(3, dtype=np.float32)], np.random.default_rng(0))
     >>> int(shuffled[0].sum()), shuffled[0].shape
     (3, (3, 3))

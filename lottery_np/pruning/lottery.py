@@ -3,7 +3,7 @@
 Frankle & Carbin (2019), Section 2: train the network, prune ``p %`` of its
 smallest-magnitude surviving weights, reset the survivors to their initial values
 and repeat. The sparsest subnetwork that still trains to the dense network's
-accuracy is a *winning ticket*.
+accuracy is a *winning ticket*::
 
     pruner = (LotteryTicketPruner.builder()
               .target_sparsity(0.9)
@@ -34,22 +34,30 @@ DEFAULT_ACCURACY_TOLERANCE = schema.SETTINGS["accuracy_tolerance"].default
 class LotteryTicketPruner:
     """Iterative magnitude pruning with rewinding; build one with :meth:`builder`.
 
-    The builder (:class:`LotteryTicketPrunerBuilder`, and ``help(LotteryTicketPruner.builder())``)
-    has a setter for every setting, each stating its default: ``target_sparsity``, ``pruning_rate``,
-    ``pruning_rounds``, ``scope``, ``criterion`` (which weights a round keeps; magnitude by default),
-    ``output_rate_factor``, ``seed``, ``accuracy_tolerance``, the
-    training settings ``iterations``, ``epochs``, ``batch_size``, ``optimizer``, ``learning_rate``,
-    ``momentum``, ``eval_every``, ``adam_bias_correction``, and ``rewind_strategy`` and
-    ``validation_data``; :meth:`~PrunerBuilder.configure` sets any of them by name.
+    ``LotteryTicketPruner.builder()`` returns a :class:`LotteryTicketPrunerBuilder`, which has a
+    setter for every setting (each returns the builder, so calls chain) and ``build()``, which
+    validates them all and returns the pruner; :meth:`~PrunerBuilder.configure` sets any of them by
+    name. The setters, each with its default:
 
+    {setters}
+
+    Attributes
+    ----------
+    options : PruningOptions
+        The validated settings (``options.training``: the training of every round).
+    rewind : RewindStrategy
+        Where the surviving weights restart after each round.
+    accuracy_tolerance : float
+        How far below the dense round's validation accuracy the selected ticket may fall.
+    tickets_ : list of WinningTicket
+        Set by :meth:`find_ticket`: the candidate of every round (index = round, 0 = dense),
+        so that another than the selected one can be picked.
+
+    Examples
+    --------
     >>> pruner = LotteryTicketPruner.builder().target_sparsity(0.8).pruning_rounds(2).epochs(1).build()
     >>> pruner.options.target_sparsity, pruner.rewind
     (0.8, RewindStrategy.Init)
-
-    Attributes (after :meth:`find_ticket`)
-    --------------------------------------
-    tickets_ : list of WinningTicket
-        The candidate of every round (index = round, 0 = dense), so another can be picked.
     """
 
     def __init__(self, options: PruningOptions, rewind: RewindStrategy, accuracy_tolerance: float):
@@ -60,7 +68,18 @@ class LotteryTicketPruner:
 
     @staticmethod
     def builder() -> "LotteryTicketPrunerBuilder":
-        """Start configuring a pruner."""
+        """Start configuring a pruner: a :class:`LotteryTicketPrunerBuilder` holding every default.
+
+        Returns
+        -------
+        LotteryTicketPrunerBuilder
+            ``help(LotteryTicketPrunerBuilder)`` lists its setters, each with its default.
+
+        Examples
+        --------
+        >>> LotteryTicketPruner.builder().build().options.pruning_rounds  # the defaults alone
+        10
+        """
         return LotteryTicketPrunerBuilder()
 
     def find_ticket(
@@ -138,7 +157,14 @@ class LotteryTicketPruner:
 
 
 class LotteryTicketPrunerBuilder(PrunerBuilder):
-    """Configures a :class:`LotteryTicketPruner`; every setter returns the builder (see :class:`PrunerBuilder`)."""
+    """Configures a :class:`LotteryTicketPruner`; every setter returns the builder (see :class:`PrunerBuilder`).
+
+    Examples
+    --------
+    >>> builder = LotteryTicketPruner.builder().pruning_rate(0.2).pruning_rounds(3)
+    >>> builder.rewind_strategy(RewindStrategy.Iteration(100)).epochs(2).build().rewind
+    RewindStrategy.Iteration(100)
+    """
 
     SETTINGS = PrunerBuilder.SETTINGS + ("accuracy_tolerance",)
 
@@ -170,3 +196,15 @@ class LotteryTicketPrunerBuilder(PrunerBuilder):
 
 
 add_setters(LotteryTicketPrunerBuilder)
+
+
+def _setter_lines(builder: type) -> str:
+    """One line per setter of ``builder``: its name and its docstring's first line, which states the default."""
+    names = list(builder.SETTINGS) + ["rewind_strategy", "validation_data"]
+    calls = {"optimizer": "(name, learning_rate=None)", "validation_data": "(X, y)"}
+    lines = [f"* ``{name}`` {calls.get(name, '(value)')} -- {getattr(builder, name).__doc__.strip().splitlines()[0]}"
+             for name in names]
+    return "\n    ".join(lines)
+
+
+LotteryTicketPruner.__doc__ = LotteryTicketPruner.__doc__.replace("{setters}", _setter_lines(LotteryTicketPrunerBuilder))

@@ -15,6 +15,8 @@ import numpy as np
 def density(masks: Sequence[np.ndarray]) -> float:
     """Fraction of the weights that ``masks`` keep, all layers together (as :attr:`MLP.density` counts it).
 
+    Examples
+    --------
     >>> density([np.ones((2, 2)), np.zeros((2, 3))])
     0.4
     """
@@ -69,6 +71,14 @@ def prune_layerwise(
     -------
     list of ndarray
         New float32 0/1 masks (the inputs are not modified).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> weights = [np.array([[0.1, -3.0], [2.0, 0.5]]), np.array([[1.0], [-0.2]])]
+    >>> masks = [np.ones((2, 2)), np.ones((2, 1))]
+    >>> [m.tolist() for m in prune_layerwise(weights, masks, n_keep=[2, 1])]  # the largest |w| of each layer
+    [[[0.0, 1.0], [1.0, 0.0]], [[1.0], [0.0]]]
     """
     if not len(weights) == len(masks) == len(n_keep):
         raise ValueError(f"weights, masks and n_keep must have the same length, "
@@ -97,12 +107,29 @@ def keep_largest_across(scores: Sequence[np.ndarray], masks: Sequence[np.ndarray
 
 
 def prune_global(weights: Sequence[np.ndarray], masks: Sequence[np.ndarray], n_keep: int) -> list[np.ndarray]:
-    """Keep the ``n_keep`` largest-magnitude surviving weights across all layers together."""
+    """Keep the ``n_keep`` largest-magnitude surviving weights across all layers together.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> weights = [np.array([[0.1, -3.0], [2.0, 0.5]]), np.array([[1.0], [-0.2]])]
+    >>> masks = [np.ones((2, 2)), np.ones((2, 1))]
+    >>> [m.tolist() for m in prune_global(weights, masks, n_keep=3)]  # one threshold over both layers
+    [[[0.0, 1.0], [1.0, 0.0]], [[1.0], [0.0]]]
+    """
     return keep_largest_across([np.abs(np.asarray(w)) for w in weights], masks, n_keep)
 
 
 def random_masks(shapes: Sequence[tuple], n_keep: Sequence[int], rng: np.random.Generator) -> list[np.ndarray]:
-    """Masks that keep exactly ``n_keep[l]`` entries of each layer, chosen uniformly at random."""
+    """Masks that keep exactly ``n_keep[l]`` entries of each layer, chosen uniformly at random.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> masks = random_masks([(2, 2), (2, 1)], n_keep=[1, 2], rng=np.random.default_rng(0))
+    >>> [int(m.sum()) for m in masks], masks[0].dtype
+    ([1, 2], dtype('float32'))
+    """
     masks = []
     for shape, k in zip(shapes, n_keep):
         size = int(np.prod(shape))

@@ -22,6 +22,22 @@ class RoundRecord:
 
     Accuracies are fractions in [0, 1] (NaN without a test set); ``final_*`` are read
     at the end of training, ``early_stop_*`` at the iteration of minimum validation loss.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lottery_np import MLP
+    >>> from lottery_np.data import Dataset
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((200, 4)).astype(np.float32)
+    >>> data = Dataset(X[:150], (X[:150, 0] > 0).astype(int), X[150:], (X[150:, 0] > 0).astype(int))
+    >>> from lottery_np.pruning import LotteryTicketPruner
+    >>> pruner = (LotteryTicketPruner.builder().target_sparsity(0.5).pruning_rounds(2).iterations(60)
+    ...           .batch_size(10).eval_every(20).learning_rate(0.01).build())
+    >>> ticket = pruner.find_ticket(MLP((4, 8, 2), seed=0), data)
+    >>> record = ticket.history[1]
+    >>> record.pruning_round, round(record.density, 3), record.early_stop_iteration
+    (1, 0.708, 60)
     """
 
     pruning_round: int
@@ -141,6 +157,22 @@ def history_from_dicts(rows: list[dict], rounds: Optional[Sequence[int]] = None)
     ValueError
         Naming the row and field, if a row lacks a field, has an unknown one, holds a
         value of the wrong type or range, or is another round than ``rounds`` says.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lottery_np import MLP
+    >>> from lottery_np.data import Dataset
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((200, 4)).astype(np.float32)
+    >>> data = Dataset(X[:150], (X[:150, 0] > 0).astype(int), X[150:], (X[150:, 0] > 0).astype(int))
+    >>> from lottery_np.pruning import LotteryTicketPruner
+    >>> pruner = (LotteryTicketPruner.builder().target_sparsity(0.5).pruning_rounds(2).iterations(60)
+    ...           .batch_size(10).eval_every(20).learning_rate(0.01).build())
+    >>> ticket = pruner.find_ticket(MLP((4, 8, 2), seed=0), data)
+    >>> rows = [record.to_dict() for record in ticket.history]  # as a history.json holds them
+    >>> history_from_dicts(rows) == ticket.history
+    True
     """
     if not isinstance(rows, list):
         raise ValueError(f"history must be a list of rounds, got {type(rows).__name__}")

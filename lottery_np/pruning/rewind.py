@@ -39,6 +39,13 @@ class RewindStrategy:
     kind : {"init", "iteration", "lr"}
     iteration : int
         ``k`` of late rewinding (0 for the other kinds).
+
+    Examples
+    --------
+    >>> RewindStrategy.Init.start_iteration, RewindStrategy.Iteration(100).start_iteration
+    (0, 100)
+    >>> RewindStrategy.Iteration(100), str(RewindStrategy.LearningRate)
+    (RewindStrategy.Iteration(100), 'lr')
     """
 
     kind: str

@@ -77,6 +77,13 @@ def layerwise_schedule(
     Row 0 is the dense network; row ``rounds`` sums to ``round(N (1 - target_sparsity))``.
     Every row is non-increasing in each layer and keeps at least one weight in any
     layer whose factor is below 1 or whose continuous count is positive.
+
+    Examples
+    --------
+    >>> layerwise_schedule((12, 6), factors=(1.0, 0.5), target_sparsity=0.5, rounds=2)
+    array([[12,  6],
+           [ 8,  5],
+           [ 5,  4]])
     """
     sizes = np.asarray(layer_sizes, dtype=np.int64)
     factors = np.asarray(factors, float)
@@ -101,6 +108,11 @@ def global_schedule(n_weights: int, target_sparsity: float, rounds: int) -> np.n
 
     The per-round rate is ``p = 1 - (1 - target_sparsity)^(1/R)``; the last entry is
     exactly ``round(N (1 - target_sparsity))``.
+
+    Examples
+    --------
+    >>> global_schedule(18, target_sparsity=0.5, rounds=2)
+    array([18, 13,  9])
     """
     density = (1.0 - target_sparsity) ** (np.arange(rounds + 1) / rounds)
     counts = np.rint(n_weights * density).astype(np.int64)
@@ -132,6 +144,13 @@ def fixed_rate_schedule(
         The hidden layers' fraction ``p`` of the surviving weights pruned per round, in ``(0, 1)``.
     rounds : int
         Number of pruning rounds ``R``.
+
+    Examples
+    --------
+    >>> fixed_rate_schedule((12, 6), factors=(1.0, 0.5), rate=0.2, rounds=2)  # the paper's 20 %, output at 10 %
+    array([[12,  6],
+           [10,  5],
+           [ 8,  5]])
     """
     rates = rate * np.asarray(factors, float)
     counts = np.empty((rounds + 1, len(rates)), dtype=np.int64)

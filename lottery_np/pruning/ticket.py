@@ -33,6 +33,24 @@ class WinningTicket:
         The rewind strategy, as ``RewindStrategy.parse`` reads it.
     history : list of RoundRecord
         Every round of the search, round 0 first.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lottery_np import MLP
+    >>> from lottery_np.data import Dataset
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((200, 4)).astype(np.float32)
+    >>> data = Dataset(X[:150], (X[:150, 0] > 0).astype(int), X[150:], (X[150:, 0] > 0).astype(int))
+    >>> from lottery_np.pruning import LotteryTicketPruner
+    >>> pruner = (LotteryTicketPruner.builder().target_sparsity(0.5).pruning_rounds(2).iterations(60)
+    ...           .batch_size(10).eval_every(20).learning_rate(0.01).build())
+    >>> ticket = pruner.find_ticket(MLP((4, 8, 2), seed=0), data)
+    >>> ticket.pruning_round, ticket.density, ticket.rewind
+    (2, 0.5, 'init')
+    >>> model = ticket.to_model()  # the rewound network, its masks in place
+    >>> [int(m.sum()) for m in model.masks]
+    [13, 11]
     """
 
     layer_sizes: tuple

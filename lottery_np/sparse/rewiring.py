@@ -46,6 +46,8 @@ def cosine_fraction(iteration: int, initial: float, stop: int) -> float:
 
     Rounded to 15 decimals, so that the fractions a schedule names (0.3, its half) come out as written.
 
+    Examples
+    --------
     >>> cosine_fraction(0, 0.3, 100), cosine_fraction(50, 0.3, 100), cosine_fraction(101, 0.3, 100)
     (0.3, 0.15, 0.0)
     """

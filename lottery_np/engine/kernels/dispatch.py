@@ -15,7 +15,7 @@ a :class:`~.pattern.SparsityPattern` (built once per mask) and a ``path``:
 * ``"dense"``: NumPy's BLAS on the full matrices (fastest while most weights survive);
 * ``"sparse"``: the Numba kernels of :mod:`.jitted`, whose work is proportional
   to the number of surviving weights;
-* ``"reference"``: the plain NumPy definitions of :mod:`.reference`;
+* ``"reference"``: the plain NumPy definitions of :mod:`~lottery_np.engine.kernels.reference`;
 * ``None``: the path :func:`forced_path` set for the calls within it, if any; otherwise
   ``"dense"`` or ``"sparse"`` by :func:`choose_path` on the pattern's density.
 
