@@ -148,6 +148,63 @@ def test_prune_global_wrong_solutions():
     failing(check_prune_global, functools.partial(wrong_prune, ties="high"), "ties", "higher flat index")
 
 
+def unstable_layerwise(weights, masks, n_keep, *, as_type=np.float64):
+    """NumPy's default sort of -|w|: not stable (``as_type=np.longdouble`` runs its generic introsort, no SIMD)."""
+    new = []
+    for w, m, k in zip(weights, masks, n_keep):
+        alive = np.flatnonzero(np.ravel(m))
+        order = alive[np.argsort(-np.abs(np.ravel(w)[alive]).astype(as_type))]
+        keep = np.zeros(np.size(w))
+        keep[order[:k]] = 1.0
+        new.append(keep.reshape(np.shape(w)))
+    return new
+
+
+@pytest.mark.parametrize("as_type", [np.float64, np.longdouble], ids=["numpy's sort", "generic introsort"])
+def test_an_unstable_sort_is_caught_on_a_long_tie_and_named(as_type):
+    result = failing(check_prune_layerwise, functools.partial(unstable_layerwise, as_type=as_type),
+                     "a larger layer, most of its weights tied at |w| = 0.5", "You keep the right number",
+                     "an unstable sort", "kind='stable'", "(-|w|, index)")
+    if as_type is np.float64:  # the very mistake, recognised
+        assert "exactly what np.argsort without kind='stable' keeps" in result.feedback
+
+
+def test_a_tie_rule_no_mistake_explains_is_said_to_be_the_tie_breaking():
+    def shuffled_ties(weights, masks, n_keep):  # ties broken by a shuffle, then a stable sort
+        new = []
+        for w, m, k in zip(weights, masks, n_keep):
+            alive = np.random.default_rng(1).permutation(np.flatnonzero(np.ravel(m)))
+            keep = np.zeros(np.size(w))
+            keep[alive[np.argsort(-np.abs(np.ravel(w)[alive]), kind="stable")][:k]] = 1.0
+            new.append(keep.reshape(np.shape(w)))
+        return new
+
+    result = failing(check_prune_layerwise, shuffled_ties, "only your tie-breaking differs", "lower flat index wins")
+    assert "Your masks are exactly" not in result.feedback
+
+
+def test_a_column_major_ranking_is_caught_by_the_global_check():
+    def column_major(weights, masks, n_keep):
+        new = reference.prune_global([w.T for w in weights], [m.T for m in masks], n_keep)
+        return [n.T for n in new]
+
+    failing(check_prune_global, column_major, "a larger layer, most of its weights tied at |w| = 0.5",
+            "flattening each layer column-major", "row-major")
+    failing(check_prune_layerwise, functools.partial(wrong_prune, order="F"), "ties in magnitude", "column-major")
+
+
+def test_a_count_one_short_is_named_as_such():
+    def one_short(weights, masks, n_keep):
+        return reference.prune_layerwise(weights, masks, [k - 1 for k in n_keep])
+
+    failing(check_prune_layerwise, one_short, "You keep [2, 1] weights per layer, n_keep asks for [3, 2]",
+            "one weight too few (n_keep - 1)", "one short", "order[:n_keep - 1]")
+    failing(check_prune_global, lambda w, m, k: reference.prune_global(w, m, k - 1), "one short")
+    failing(check_prune_global, lambda w, m, k: reference.prune_global(w, m, k + 1), "one over")
+    # a strict threshold drops every weight tied with the n_keep-th: named as such where it is more than one
+    failing(check_prune_layerwise, functools.partial(wrong_prune, ties="none"), "one short", "|w| > t")
+
+
 def test_a_pruning_function_that_changes_its_inputs_is_caught():
     def in_place(weights, masks, n_keep):
         new = reference.prune_layerwise(weights, masks, n_keep)
@@ -219,6 +276,15 @@ def test_rewind_wrong_solutions():
     failing(check_rewind, mask_from_training, "trained to exactly 0.0", "take the mask from masks")
 
 
+def test_rewind_in_another_dtype_is_caught():
+    def in_float64(initial_weights, trained_weights, masks):
+        return [np.where(m != 0, w, 0).astype(np.float64) for w, m in zip(initial_weights, masks)]
+
+    failing(check_rewind, in_float64, "holds the right values but is float64, the initial weights are float32",
+            "initial weights' dtype")
+    assert check_rewind(lambda initial, trained, masks: [w * m for w, m in zip(initial, masks)]).passed
+
+
 # --------------------------------------------------------------------------- training
 def test_early_stopping_wrong_solutions():
     def last_of_ties(iterations, val_loss):
@@ -236,18 +302,20 @@ def test_early_stopping_wrong_solutions():
 
 
 def student_adam(weights, grad, m, v, t, mask, learning_rate, beta1, beta2, epsilon, *, next_t=False,
-                 mask_update=True, mask_grad=True, form="step_size"):
+                 mask_update=True, mask_grad=True, form="step_size", keep_moments=True):
     """Adam as students write it, with a switch for each classic mistake."""
     if next_t:
         t += 1  # "the step count starts at 0": off by one
     g = grad * mask if mask_grad else grad
-    m = beta1 * m + (1 - beta1) * g
-    v = beta2 * v + (1 - beta2) * g ** 2
+    m_new = beta1 * m + (1 - beta1) * g
+    v_new = beta2 * v + (1 - beta2) * g ** 2
     if form == "moments":
-        step = learning_rate * (m / (1 - beta1 ** t)) / (np.sqrt(v / (1 - beta2 ** t)) + epsilon)
+        step = learning_rate * (m_new / (1 - beta1 ** t)) / (np.sqrt(v_new / (1 - beta2 ** t)) + epsilon)
     else:
-        step = learning_rate * np.sqrt(1 - beta2 ** t) / (1 - beta1 ** t) * m / (np.sqrt(v) + epsilon)
-    return weights - (step * mask if mask_update else step), m, v
+        step = learning_rate * np.sqrt(1 - beta2 ** t) / (1 - beta1 ** t) * m_new / (np.sqrt(v_new) + epsilon)
+    if keep_moments:  # a pruned weight's moments come back as given
+        m_new, v_new = np.where(mask != 0, m_new, m), np.where(mask != 0, v_new, v)
+    return weights - (step * mask if mask_update else step), m_new, v_new
 
 
 def test_adam_step_passes_both_forms_written_as_students_write_them():
@@ -268,6 +336,43 @@ def test_adam_step_wrong_solutions():
     failing(check_adam_step, wrong_adam(corrected=""), "without bias correction")
 
 
+def test_adam_step_grades_the_moments_at_pruned_weights():
+    failing(check_adam_step, functools.partial(student_adam, mask_grad=False, keep_moments=False),
+            "a gradient that is non-zero under pruned weights", "Your m at the pruned weight m[0, 2] is 0.005, but it "
+            "was given as 0", "must come back as given", "updating the moments with the unmasked gradient")
+    failing(check_adam_step, functools.partial(student_adam, keep_moments=False),
+            "step 3, with moments left under pruned weights", "Your m at the pruned weight", "masked gradient",
+            "still decays them")
+
+
+def test_adam_step_that_changes_its_inputs_is_caught_and_they_are_named():
+    def weights_in_place(weights, grad, m, v, t, mask, learning_rate, beta1, beta2, epsilon):
+        new, m, v = student_adam(weights, grad, m, v, t, mask, learning_rate, beta1, beta2, epsilon)
+        weights -= weights - new
+        return weights, m, v
+
+    def all_in_place(weights, grad, m, v, t, mask, learning_rate, beta1, beta2, epsilon):
+        new_w, new_m, new_v = student_adam(weights, grad, m, v, t, mask, learning_rate, beta1, beta2, epsilon)
+        for given, new in ((weights, new_w), (m, new_m), (v, new_v)):
+            given[...] = new
+        return weights, m, v
+
+    failing(check_adam_step, weights_in_place, "the first step of a dense layer", "It changed its input weights in "
+            "place (weights[0, 0] was 0.5, is now", "do not change the arrays you are given", "w -= step")
+    failing(check_adam_step, all_in_place, "It changed its input weights, m and v in place")
+
+
+def test_adam_cases_give_m_and_v_as_separate_arrays():
+    seen = []
+
+    def spy(weights, grad, m, v, *rest):
+        seen.append(np.shares_memory(m, v))
+        return reference.adam_step(weights, grad, m, v, *rest)
+
+    assert check_adam_step(spy).passed
+    assert seen and not any(seen)
+
+
 def test_the_numpy_adam_with_no_mistake_switched_on_is_the_library():
     rng = np.random.default_rng(0)
     mask = (rng.random((4, 5)) < 0.5).astype(float)
@@ -276,7 +381,7 @@ def test_the_numpy_adam_with_no_mistake_switched_on_is_the_library():
     for form in ("step_size", "moments"):
         ours, theirs = wrong_adam(form=form)(*args), reference.adam_step(*args, bias_correction=form)
         assert relative_error(ours[0], theirs[0]) < 1e-12
-        assert relative_error(ours[1] * mask, theirs[1] * mask) < 1e-12
+        assert relative_error(ours[1], theirs[1]) < 1e-12 and relative_error(ours[2], theirs[2]) < 1e-12
 
 
 # --------------------------------------------------------------------------- gradient checking

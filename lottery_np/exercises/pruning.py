@@ -24,13 +24,18 @@ from .result import Case, CheckResult, Mistake, recognise, run_check, show, wher
 
 
 def _keep(scores: np.ndarray, alive: np.ndarray, n_keep: int, ties: str) -> np.ndarray:
-    """Keep ``n_keep`` alive entries of largest score; ties: "low" or "high" index wins, "all" kept, "none" kept."""
+    """Keep ``n_keep`` alive entries of largest score.
+
+    ``ties``: "low" or "high" index wins, "unstable" as NumPy's default (unstable) sort leaves
+    them, "all" kept, "none" kept.
+    """
     if not 0 <= n_keep <= alive.sum():
         raise ValueError(f"n_keep must be in [0, {alive.sum()}], got {n_keep}")
     order = np.flatnonzero(alive)[::-1 if ties == "high" else 1]
-    ranked = order[np.argsort(-scores[order], kind="stable")]
+    ranked = order[np.argsort(-scores[order])] if ties == "unstable" else order[np.argsort(-scores[order],
+                                                                                             kind="stable")]
     keep = np.zeros(scores.size, dtype=bool)
-    if ties in ("low", "high") or n_keep == 0:
+    if ties in ("low", "high", "unstable") or n_keep == 0:
         keep[ranked[:n_keep]] = True
     else:
         threshold = scores[ranked[n_keep - 1]]  # the n_keep-th largest
@@ -39,25 +44,26 @@ def _keep(scores: np.ndarray, alive: np.ndarray, n_keep: int, ties: str) -> np.n
 
 
 def wrong_prune(weights, masks, n_keep, *, score: Callable = np.abs, ties: str = "low", revive: bool = False,
-                removed: bool = False) -> list[np.ndarray]:
+                removed: bool = False, order: str = "C", off_by: int = 0) -> list[np.ndarray]:
     """Magnitude pruning with the classic mistakes switched on (all off: the library's answer).
 
     ``n_keep`` an int ranks all layers together, a sequence each layer alone. ``score`` ranks
     the weights, ``ties`` breaks ties (see ``_keep``), ``revive`` ranks pruned weights too,
-    ``removed`` reads ``n_keep`` as the number to remove.
+    ``removed`` reads ``n_keep`` as the number to remove, ``order`` flattens each layer
+    row-major ("C") or column-major ("F"), ``off_by`` is added to the number kept.
     """
     if np.ndim(n_keep) == 0:  # global: one ranking of every layer's weights, laid end to end
-        flat = [np.ravel(w) for w in weights]
-        joined = wrong_prune([np.concatenate(flat)], [np.concatenate([np.ravel(m) for m in masks])], [n_keep],
-                             score=score, ties=ties, revive=revive, removed=removed)[0]
+        flat = [np.ravel(w, order) for w in weights]
+        joined = wrong_prune([np.concatenate(flat)], [np.concatenate([np.ravel(m, order) for m in masks])], [n_keep],
+                             score=score, ties=ties, revive=revive, removed=removed, off_by=off_by)[0]
         bounds = np.cumsum([0] + [f.size for f in flat])
-        return [joined[a:b].reshape(np.shape(w)) for a, b, w in zip(bounds[:-1], bounds[1:], weights)]
+        return [joined[a:b].reshape(np.shape(w), order=order) for a, b, w in zip(bounds[:-1], bounds[1:], weights)]
     new = []
     for w, m, k in zip(weights, masks, n_keep):
         alive = np.ones(np.shape(w), dtype=bool) if revive else np.asarray(m) != 0
-        k = int(alive.sum()) - int(k) if removed else int(k)
-        keep = _keep(score(np.asarray(w, dtype=np.float64)).ravel(), alive.ravel(), k, ties)
-        new.append(keep.reshape(np.shape(w)).astype(np.float32))
+        k = (int(alive.sum()) - int(k) if removed else int(k)) + off_by
+        keep = _keep(score(np.asarray(w, dtype=np.float64)).ravel(order), alive.ravel(order), k, ties)
+        new.append(keep.reshape(np.shape(w), order=order).astype(np.float32))
     return new
 
 
@@ -80,9 +86,20 @@ MISTAKES = (
     Mistake("what breaking ties for the higher flat index gives", "the library keeps the lower flat index (row-major, "
             "layer by layer), the order a stable sort of -|w| gives (np.argsort(-abs(w), kind='stable')).",
             partial(wrong_prune, ties="high")),
+    Mistake("what np.argsort without kind='stable' keeps", "NumPy's default sort is not stable, and an unstable sort "
+            "breaks ties in its own order; use kind='stable' or rank by (-|w|, index), so that the lower flat index "
+            "wins.", partial(wrong_prune, ties="unstable")),
+    Mistake("what flattening each layer column-major (order='F', or ranking w.T) keeps", "among equal |w| the library "
+            "keeps the lower flat index in row-major order (np.ravel's default, C order), row by row.",
+            partial(wrong_prune, order="F")),
     Mistake("what a threshold test |w| >= t gives, t the n_keep-th largest", "every weight tied with t is kept, so "
             "ties make you keep too many; take exactly n_keep, the lower flat index first.",
             partial(wrong_prune, ties="all")),
+    Mistake("what keeping one weight too few (n_keep - 1) gives", "the count is one short, as a slice "
+            "order[:n_keep - 1] gives, or a strict |w| > t with t the n_keep-th largest, which drops that weight "
+            "itself; keep order[:n_keep], the first n_keep of the ranking.", partial(wrong_prune, off_by=-1)),
+    Mistake("what keeping one weight too many (n_keep + 1) gives", "the count is one over; keep order[:n_keep], the "
+            "first n_keep of the ranking.", partial(wrong_prune, off_by=1)),
     Mistake("what a threshold test |w| > t gives, t the n_keep-th largest", "the n_keep-th weight itself, and any tied "
             "with it, is dropped, so you keep too few; take exactly n_keep, the lower flat index first.",
             partial(wrong_prune, ties="none")),
@@ -125,7 +142,8 @@ def grade_masks(weights, masks, n_keep, output, inputs_after: Optional[tuple] = 
         layer, index = revived[0]
         problems.append(f"You revive {len(revived)} pruned weight(s), first masks[{layer}]{where(index)} (w = "
                         f"{np.asarray(weights[layer])[tuple(index)]:.4g}): a weight once pruned stays pruned.")
-    if not problems and any(not np.array_equal(y, e != 0) for y, e in zip(yours, expected)):
+    swapped = not problems and any(not np.array_equal(y, e != 0) for y, e in zip(yours, expected))
+    if swapped:
         extra = next((k, i) for k, (y, e) in enumerate(zip(yours, expected)) for i in np.argwhere(y & (e == 0)))
         missing = next((k, i) for k, (y, e) in enumerate(zip(yours, expected)) for i in np.argwhere(~y & (e != 0)))
         (a, i), (b, j) = extra, missing
@@ -136,27 +154,48 @@ def grade_masks(weights, masks, n_keep, output, inputs_after: Optional[tuple] = 
         return None
     mistakes = MISTAKES if scope == "global" else MISTAKES[:-1]
     same = lambda wrong: all(np.array_equal(y, np.asarray(w) != 0) for y, w in zip(yours, wrong))  # noqa: E731
-    return " ".join(problems) + recognise("masks", mistakes, (weights, masks, n_keep), same)
+    named = recognise("masks", mistakes, (weights, masks, n_keep), same)
+    if not named and swapped and np.array_equal(_magnitudes(weights, yours), _magnitudes(weights, expected)):
+        # the right magnitudes, other weights among equal ones: a tie rule no listed mistake explains
+        named = (" The magnitudes you keep are the library's, so only your tie-breaking differs: among equal |w| the "
+                 "lower flat index wins (row-major, layer by layer); an unstable sort (np.argsort's default kind) "
+                 "breaks ties in its own order; use kind='stable' or rank by (-|w|, index).")
+    return " ".join(problems) + named
+
+
+def _magnitudes(weights, masks) -> np.ndarray:
+    """The sorted ``|w|`` of the weights ``masks`` keep, all layers together (global pruning trades ties across)."""
+    return np.sort(np.concatenate([np.abs(np.asarray(w, dtype=np.float64))[np.asarray(m) != 0]
+                                   for w, m in zip(weights, masks)]))
 
 
 def _cases(scope: str, seed: int) -> list[Case]:
-    """Hand-built traps (negative weights, non-zero pruned weights, ties, keeping all), then 6 random rounds."""
+    """Hand-built traps (negative weights, pruned weights non-zero, ties, keeping all, a long tie), then random ones."""
     names = ("weights", "masks", "n_keep")
     W = [np.array([[0.5, -2.0, 1.0], [3.0, -0.1, 0.7]]), np.array([[-0.4, 0.2], [0.9, -1.5], [0.3, 0.6]])]
     ones = [np.ones((2, 3)), np.ones((3, 2))]
     pruned = [np.array([[1.0, 1.0, 1.0], [0.0, 1.0, 1.0]]), np.array([[1.0, 1.0], [1.0, 0.0], [1.0, 1.0]])]
     ties = [np.array([[1.0, -1.0, 0.5], [1.0, -1.0, 1.0]]), np.array([[-1.0, 0.3], [1.0, 0.2], [0.1, -1.0]])]
     tie_masks = [np.array([[0.0, 1.0, 1.0], [1.0, 1.0, 1.0]]), np.array([[1.0, 1.0], [0.0, 1.0], [1.0, 1.0]])]
+    # 40 weights, 32 tied at |w| = 0.5: NumPy's default sort reorders a tie this long both in its SIMD code and in
+    # its generic introsort (which insertion-sorts, stably, arrays of up to 16 entries: the small ties above cannot
+    # catch an unstable sort there); its order and the column-major one keep other weights than the row-major one
+    many = 0.5 * np.array([[-1, 1, 1, -2, 1, -1, 1, -0.4], [1, 1, -1, 1, -2, 1, -1, 1], [1, -1, 0.4, -1, 1, -2, 1, 1],
+                           [-1, 1, -0.4, 1, -1, 1, 2, -1], [1, -1, 1, -1, 1, 1, -1, 2]])
+    many = [many, np.array([[0.5, -1.0, 0.2], [-0.5, 0.5, -0.5]])]
     if scope == "layerwise":
-        counts = {"first": [3, 2], "pruned": [2, 2], "ties": [2, 2], "tied pruned": [2, 2], "all": [5, 5]}
+        counts = {"first": [3, 2], "pruned": [2, 2], "ties": [2, 2], "tied pruned": [2, 2], "all": [5, 5],
+                  "many": [20, 2]}
     else:
         W[1] = W[1] / 10  # a layer of small weights: global pruning takes less of the other
-        counts = {"first": 4, "pruned": 3, "ties": 3, "tied pruned": 3, "all": 10}
+        counts = {"first": 4, "pruned": 3, "ties": 3, "tied pruned": 3, "all": 10, "many": 20}
     cases = [Case("large negative weights, nothing pruned yet", names, (W, ones, counts["first"])),
              Case("non-zero values under pruned weights", names, (W, pruned, counts["pruned"])),
              Case("ties in magnitude", names, (ties, ones, counts["ties"])),
              Case("ties with a pruned weight among them", names, (ties, tie_masks, counts["tied pruned"])),
-             Case("keeping every surviving weight", names, (W, pruned, counts["all"]))]
+             Case("keeping every surviving weight", names, (W, pruned, counts["all"])),
+             Case("a larger layer, most of its weights tied at |w| = 0.5", names,
+                  (many, [np.ones((5, 8)), np.ones((2, 3))], counts["many"]))]
     rng = np.random.default_rng(seed)
     for i in range(6):
         shapes = [tuple(rng.integers(1, 5, size=2)) for _ in range(rng.integers(2, 4))]

@@ -168,6 +168,12 @@ def grade_rewind(initial, trained, masks, output, inputs_after: Optional[tuple] 
             return (f"Your weights[{layer}]{where(at)} is {yours[at]:.6g} {rule}." +
                     recognise("weights", REWIND_MISTAKES, (initial, trained, masks),
                               lambda wrong: all(np.array_equal(np.asarray(a), b) for a, b in zip(wrong, output))))
+    for layer, (yours, w0) in enumerate(zip(output, initial)):
+        kind, right = np.asarray(yours).dtype, np.asarray(w0).dtype
+        if kind != right:
+            return (f"Your weights[{layer}] holds the right values but is {kind}, the initial weights are {right}: "
+                    f"return them in the initial weights' dtype (the network trains in {right}); np.where(m != 0, w, "
+                    f"0) keeps it, and .astype(w.dtype) restores it after arithmetic that promotes it.")
     return None
 
 
@@ -175,8 +181,8 @@ def check_rewind(student_function: Callable, *, points: float = 1.0, seed: int =
     """Grade ``student_function(initial_weights, trained_weights, masks) -> weights``, rewinding to the initialization.
 
     Each argument is a list of arrays, one per layer. The result must hold every surviving
-    weight's initial value exactly and 0.0 at every pruned weight, in new arrays (the
-    initial weights are needed again next round).
+    weight's initial value exactly and 0.0 at every pruned weight, in new arrays of the
+    initial weights' dtype (the initial weights are needed again next round).
 
     >>> check_rewind(reference.rewind).passed
     True

@@ -83,12 +83,14 @@ def check_early_stopping_iteration(student_function: Callable, *, points: float 
 
 
 def wrong_adam(*, form: str = "step_size", shift: int = 0, mask_grad: bool = True, mask_step: bool = True,
-               corrected: str = "mv", eps_inside: bool = False, stale: bool = False) -> Callable:
+               corrected: str = "mv", eps_inside: bool = False, stale: bool = False,
+               keep_moments: bool = True) -> Callable:
     """An Adam step in NumPy with the classic mistakes switched on (none: the library's step, in ``form``).
 
     ``shift`` moves ``t``; ``mask_grad``/``mask_step`` mask the gradient/the step; ``corrected``
     names the moments bias-corrected; ``eps_inside`` takes ``sqrt(v + eps)``; ``stale`` steps
-    with the moments before their update.
+    with the moments before their update; ``keep_moments`` returns ``m`` and ``v`` as given at
+    the pruned weights (the step is taken from the moments as updated everywhere, as a student's is).
     """
     def step(weights, grad, m, v, t, mask, learning_rate, beta1, beta2, epsilon):
         g = grad * mask if mask_grad else grad
@@ -100,6 +102,8 @@ def wrong_adam(*, form: str = "step_size", shift: int = 0, mask_grad: bool = Tru
         m_used, v_used = (m, v) if stale else (m_new, v_new)
         denominator = np.sqrt(v_used + eps) if eps_inside else np.sqrt(v_used) + eps
         update = learning_rate * np.sqrt(c2) / c1 * m_used / denominator
+        if keep_moments:
+            m_new, v_new = np.where(mask != 0, m_new, m), np.where(mask != 0, v_new, v)
         return weights - (update * mask if mask_step else update), m_new, v_new
     return step
 
@@ -131,8 +135,37 @@ def adam_mistakes(form: str) -> tuple:
     )
 
 
+MOMENT_MISTAKES = (  # the masked gradient first: where grad is 0 under the pruned weights the two agree
+    Mistake("what updating the moments everywhere with the masked gradient gives", "a gradient masked to 0 still "
+            "decays them (beta1 m, beta2 v): update m and v only where mask is 1 (np.where(alive, new_m, m)).",
+            wrong_adam(keep_moments=False)),
+    Mistake("what updating the moments with the unmasked gradient gives", "mask the gradient before m and v see it, "
+            "and return them as given where mask is 0 (np.where(alive, new_m, m)).",
+            wrong_adam(mask_grad=False, keep_moments=False)),
+)
+
+INPUTS = ("weights", "grad", "m", "v", "t", "mask")
+
+
+def _changed_inputs(case: Case, inputs: tuple) -> Optional[str]:
+    """Which of the arrays a step was given it changed in place, said in one sentence (None: none)."""
+    changed = [(name, given, after) for name, given, after in zip(INPUTS, case.args, inputs)
+               if isinstance(given, np.ndarray) and not np.array_equal(given, after)]
+    if not changed:
+        return None
+    name, given, after = changed[0]
+    at = tuple(np.argwhere(given != after)[0]) if np.shape(after) == given.shape else None
+    first = "" if at is None else f" ({name}{where(at)} was {given[at]:.6g}, is now {after[at]:.6g})"
+    names = [n for n, _, _ in changed]
+    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    return (f"It changed its input {listed} in place{first}: do not change the arrays you are given, the caller "
+            "may still need them (the weights before the step, the state to retry from); return new arrays: "
+            "w - step and beta1 * m + ... make new ones, while w -= step, m *= beta1 or m[alive] = ... write into "
+            "the ones given.")
+
+
 def _grade_adam(form: str) -> Callable:
-    """What is wrong with a student's ``(weights, m, v)``: pruned weights moved, then the steps, then the moments."""
+    """What is wrong with a student's ``(weights, m, v)``: inputs changed, pruned weights moved, steps, moments."""
     def grade(case: Case, output, inputs) -> Optional[str]:
         if not isinstance(output, (tuple, list)) or len(output) != 3:
             return f"It returned {show(output)}, not the three arrays (weights, m, v)."
@@ -141,6 +174,9 @@ def _grade_adam(form: str) -> Callable:
         for name, yours, right in zip(("weights", "m", "v"), output, expected):
             if np.shape(yours) != right.shape:
                 return compare(name, yours, right)
+        changed = _changed_inputs(case, inputs)
+        if changed:
+            return changed
         new = np.asarray(output[0], dtype=np.float64)
         moved = np.argwhere(~mask & (new != 0))
         problem = (f"Your step moved the pruned weight weights{where(moved[0])} to {new[tuple(moved[0])]:.3g}: a "
@@ -151,10 +187,19 @@ def _grade_adam(form: str) -> Callable:
             return problem + recognise("step", adam_mistakes(form), case.args, lambda wrong: same_numbers(
                 new - weights)(np.asarray(wrong[0]) - weights))
         for name, yours, right, given in zip(("m", "v"), output[1:], expected[1:], case.args[2:4]):
-            problem = compare(name, np.where(mask, yours, 0), np.where(mask, right, 0))  # pruned entries not graded
+            problem = compare(name, np.where(mask, yours, 0), np.where(mask, right, 0))  # the survivors first
             if problem:
                 unchanged = np.array_equal(np.asarray(yours), given)
                 return problem + (f" It is the {name} you were given: return the updated one." if unchanged else "")
+        for k, (name, yours, given) in enumerate(zip(("m", "v"), output[1:], case.args[2:4]), start=1):
+            yours = np.asarray(yours, dtype=np.float64)
+            moved = np.argwhere(~mask & (yours != given))
+            if len(moved):
+                at = tuple(moved[0])
+                return (f"Your {name} at the pruned weight {name}{where(at)} is {yours[at]:.3g}, but it was given as "
+                        f"{given[at]:.3g}: where mask is 0, m and v must come back as given, whatever grad holds "
+                        "there (a pruned weight's moments are left alone)." + recognise(
+                            name, MOMENT_MISTAKES, case.args, lambda wrong: same_numbers(yours)(wrong[k])))
         return None
     return grade
 
@@ -166,11 +211,12 @@ def _adam_cases(seed: int) -> list[Case]:
     mask = np.array([[1.0, 1.0, 0.0], [1.0, 0.0, 1.0]])
     dense = np.array([[0.5, -0.3, 0.2], [0.8, 0.4, -1.1]])
     grad = np.array([[0.1, -0.2, 0.05], [0.3, -0.01, 0.02]])
-    zeros = np.zeros((2, 3))
     m, v = 0.1 * grad, 2e-3 * grad ** 2 + 1e-6  # as a few steps leave them
-    cases = [Case("the first step of a dense layer", names, (dense, grad, zeros, zeros, 1, np.ones((2, 3))) + paper),
+    # m and v of the first step are two arrays, as in a model: one array as both would hide a step done in place
+    cases = [Case("the first step of a dense layer", names,
+                  (dense, grad, np.zeros((2, 3)), np.zeros((2, 3)), 1, np.ones((2, 3))) + paper),
              Case("a gradient that is non-zero under pruned weights", names,
-                  (dense * mask, grad, zeros, zeros, 1, mask) + paper),
+                  (dense * mask, grad, np.zeros((2, 3)), np.zeros((2, 3)), 1, mask) + paper),
              Case("step 3, with moments left under pruned weights", names,
                   (dense * mask, np.where(mask != 0, grad, 0.0), m, v, 3, mask) + paper),
              Case("gradients about as small as epsilon", names,
@@ -193,8 +239,9 @@ def check_adam_step(student_function: Callable, *, bias_correction: str = "step_
     It returns new ``(weights, m, v)``; ``t`` is the number of this step (1 for the first, when
     ``m`` and ``v`` are 0). The step of every surviving weight must match the library's
     (:class:`lottery_np.optim.Adam` in the ``bias_correction`` form asked for) to float64
-    precision, every pruned weight must stay exactly 0.0, and ``m`` and ``v`` are graded at the
-    surviving weights only.
+    precision, every pruned weight must stay exactly 0.0, ``m`` and ``v`` must match the library's
+    at the surviving weights and come back exactly as given at the pruned ones, and the arrays
+    given must not change.
 
     >>> check_adam_step(reference.adam_step).passed
     True
