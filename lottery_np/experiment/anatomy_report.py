@@ -19,7 +19,7 @@ from typing import Sequence
 import numpy as np
 
 from ..plots import aggregate, density_axis, new_figure, save_figure
-from .report import COLORS, LABELS, method_points, plot_input_connections
+from .report import LABELS, method_points, plot_input_connections
 from .settings import CRITERION_METHODS, SUPERMASKS, TREATED
 
 IMP_METHODS = ("lottery_ticket", *CRITERION_METHODS)
@@ -51,14 +51,25 @@ def _line(ax, points: Sequence[dict], key: str, color, label: str, style: str = 
     return x
 
 
-def _finish(ax, percents: set, ylabel: str, title: str, ylim=None) -> None:
+def _finish(ax, percents: set, ylabel: str, title: str) -> None:
+    """Density axis, labels, grid, and the legend outside the axes, on the right, where it hides no curve."""
     if percents:
         density_axis(ax, sorted(percents, reverse=True))
-    if ylim:
-        ax.set_ylim(*ylim)
     ax.set(ylabel=ylabel, title=title)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize="x-small", loc="lower left")
+    ax.legend(fontsize="x-small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
+
+
+CONTROL_COLORS = {"lottery_ticket": "black", "random_reinit": "grey", "random_mask": "tab:brown"}
+"""The ticket and its controls keep one colour in every figure; each figure colours its own methods (tab10)."""
+
+
+def _colors(methods: Sequence[str]) -> dict[str, str]:
+    """A colour per method: the ticket's and the controls' fixed, the others in turn from matplotlib's tab10/tab20."""
+    others = [m for m in methods if m not in CONTROL_COLORS]
+    palette = [f"tab:{c}" for c in ("blue", "orange", "green", "red", "purple", "pink", "olive", "cyan")]
+    palette += ["gold", "navy", "teal", "crimson"]
+    return {**{m: palette[i % len(palette)] for i, m in enumerate(others)}, **CONTROL_COLORS}
 
 
 def _dense_line(ax, points: dict) -> None:
@@ -69,13 +80,14 @@ def _dense_line(ax, points: dict) -> None:
 def plot_criteria(runs: Sequence[dict], path: Path) -> Path:
     """Accuracy against density of IMP by every criterion, beside the ticket and its two controls."""
     points = method_points(runs)
-    fig = new_figure((13, 5))
+    fig = new_figure((15, 5))
     for i, panel in enumerate(CRITERION_PANELS):
         ax, percents = fig.add_subplot(1, 2, i + 1), set()
-        for method in ("lottery_ticket", "random_reinit", "random_mask", *panel):
-            if method in points:
-                style = "o-" if method in IMP_METHODS else "s--"
-                percents.update(_line(ax, points[method], "test_accuracy", COLORS[method], LABELS[method], style))
+        methods = [m for m in ("lottery_ticket", "random_reinit", "random_mask", *panel) if m in points]
+        colors = _colors(methods)
+        for method in methods:
+            style = "o-" if method in IMP_METHODS else "s--"
+            percents.update(_line(ax, points[method], "test_accuracy", colors[method], LABELS[method], style))
         _dense_line(ax, points)
         _finish(ax, percents, "test accuracy % (early stopping)",
                 "criteria by magnitude" if i == 0 else "criteria by change and by sign")
@@ -85,13 +97,16 @@ def plot_criteria(runs: Sequence[dict], path: Path) -> Path:
 def plot_signs(runs: Sequence[dict], path: Path) -> Path:
     """The signs experiment: each mask-1 action with the initial signs (solid) and without (dashed)."""
     points = method_points(runs)
-    fig = new_figure((7.5, 5))
+    fig = new_figure((9.5, 5))
     ax, percents = fig.add_subplot(1, 1, 1), set()
-    for method in ("lottery_ticket", *TREATED):
+    bases = _colors(["reinit", "reshuffle", "constant", "pruned_frozen_init", "pruned_zero_shrunk"])
+    for method in ("lottery_ticket", *TREATED, "random_reinit"):
         if method in points:
-            style = ("x:" if method.startswith("ticket_pruned_") else
+            treatment = method.removeprefix("ticket_")
+            color = CONTROL_COLORS.get(method) or bases[treatment.removeprefix("signed_")]
+            style = ("x:" if treatment.startswith("pruned_") else
                      "s--" if method in TREATED and "signed" not in method else "o-")
-            percents.update(_line(ax, points[method], "test_accuracy", COLORS[method], LABELS[method], style))
+            percents.update(_line(ax, points[method], "test_accuracy", color, LABELS[method], style))
     _dense_line(ax, points)
     _finish(ax, percents, "test accuracy % (early stopping)", "the ticket's mask, its kept weights restarted")
     return save_figure(fig, path)
@@ -110,14 +125,20 @@ def untrained_points(runs: Sequence[dict]) -> dict[str, list[dict]]:
 
 def plot_supermasks(runs: Sequence[dict], path: Path) -> Path:
     """Every criterion's mask applied to the untrained weights, and the learned supermasks, against density."""
-    fig = new_figure((7.5, 5))
+    fig = new_figure((9.5, 5))
     ax, percents = fig.add_subplot(1, 1, 1), set()
-    for method, points in untrained_points(runs).items():
-        percents.update(_line(ax, points, "untrained_accuracy", COLORS[method], criterion_of(method)))
+    untrained = untrained_points(runs)
+    colors = _colors(list(untrained))
+    for method, points in untrained.items():
+        percents.update(_line(ax, points, "untrained_accuracy", colors[method], criterion_of(method)))
     learned = method_points(runs)
-    for method in SUPERMASKS:
-        if method in learned:
-            percents.update(_line(ax, learned[method], "test_accuracy", COLORS[method], LABELS[method], "D--"))
+    if "supermask_top_k" in learned:
+        percents.update(_line(ax, learned["supermask_top_k"], "test_accuracy", "darkviolet",
+                              LABELS["supermask_top_k"], "D--"))
+    if "supermask_bernoulli" in learned:  # each seed at the density it learned: points, not a line or ticks
+        found = learned["supermask_bernoulli"]
+        ax.plot([100 * p["density"] for p in found], [100 * p["test_accuracy"] for p in found], "*", color="crimson",
+                markersize=9, label=LABELS["supermask_bernoulli"])
     ax.axhline(10, color="grey", linestyle=":", label="chance")
     _finish(ax, percents, "test accuracy % of the untrained network", "supermasks: no weight trained")
     return save_figure(fig, path)
