@@ -157,3 +157,9 @@ def test_the_mnist_anatomy_script_asks_for_every_method_of_the_anatomy():
     args = build_parser().parse_args(script.OPTIONS)
     assert set(ANATOMY) <= set(args.methods) and "lottery_ticket" in args.methods
     assert check_methods(args.methods)  # a grid the benchmark accepts
+
+
+def test_a_grid_without_the_dense_network_still_reports(tmp_path, capsys):
+    assert main(["--quick", "--iterations", "40", "--eval-every", "20", "--methods", "supermask_top_k",
+                 "--out", str(tmp_path)]) == 0
+    assert "supermask_top_k" in capsys.readouterr().out and (tmp_path / "anatomy.md").exists()

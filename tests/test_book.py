@@ -21,7 +21,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
 CHAPTER = BOOK / "lottery-ticket-pruning.md"
-CHAPTERS = [CHAPTER, BOOK / "stability.md", BOOK / "sparse-from-the-start.md"]
+CHAPTERS = [CHAPTER, BOOK / "stability.md", BOOK / "sparse-from-the-start.md", BOOK / "anatomy-of-a-ticket.md"]
 """Every chapter, in reading order; each one's python blocks form one program."""
 
 # A fenced block: an opening ``` line with an optional language, the body, a closing ``` line.

@@ -59,8 +59,8 @@ def method_points(runs: Sequence[dict]) -> dict[str, list[dict]]:
     The dense baseline is the ``dense`` runs; every other method contributes its pruned
     rounds (round >= 1). Points carry ``pruning_round``, ``wall_time`` and
     ``iterations_to_dense_best`` (the first evaluation at which the validation accuracy
-    reached the best one of the same seed's dense network; None if never) besides the
-    format's ``density``, ``test_accuracy``, ``early_stop_iteration`` and ``seed``.
+    reached the best one of the same seed's dense network; None if never, or if the seed has no dense
+    run) besides the format's ``density``, ``test_accuracy``, ``early_stop_iteration`` and ``seed``.
     """
     dense_best = {run["seed"]: max(run["records"][0]["curve"]["val_accuracy"]) for run in runs if run["method"] == "dense"}
     points: dict[str, list[dict]] = {}
@@ -71,7 +71,7 @@ def method_points(runs: Sequence[dict]) -> dict[str, list[dict]]:
                     "density": record["density"], "test_accuracy": record["early_stop_test_accuracy"],
                     "early_stop_iteration": record["early_stop_iteration"], "seed": run["seed"],
                     "pruning_round": record["pruning_round"], "wall_time": record["wall_time"],
-                    "iterations_to_dense_best": first_iteration_reaching(
+                    "iterations_to_dense_best": None if run["seed"] not in dense_best else first_iteration_reaching(
                         record["curve"]["iterations"], record["curve"]["val_accuracy"], dense_best[run["seed"]]),
                 })
     return {method: points[method] for method in ALL_METHODS if method in points}
@@ -246,8 +246,9 @@ def write_plots(out: Path, runs: Sequence[dict], image_shape: Sequence[int]) -> 
     results = {LABELS[m]: p for m, p in points.items()}
     colors = {LABELS[m]: c for m, c in COLORS.items()}
     timing = {label: p for label, p in results.items() if label != LABELS["magnitude"]}
-    paths = [plot_accuracy_vs_density(results, out / "accuracy_vs_density.png", colors),
-             plot_early_stopping(timing, out / "early_stopping.png", colors)]
+    paths = [] if not results else [plot_accuracy_vs_density(results, out / "accuracy_vs_density.png", colors)]
+    if timing:
+        paths.append(plot_early_stopping(timing, out / "early_stopping.png", colors))
     if any(run["method"] == "lottery_ticket" for run in runs):
         lottery, ticket_round = _first_ticket(runs)
         paths += [plot_learning_curves(ticket_curves(runs), out / "learning_curves.png"),
