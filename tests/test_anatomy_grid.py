@@ -14,7 +14,7 @@ from lottery_np.validation import SettingError
 
 METHODS = ["dense", "lottery_ticket", "random_mask", "imp_small_final", "imp_large_final_same_sign", "imp_random",
            "ticket_constant", "ticket_signed_constant", "ticket_pruned_frozen_init", "ticket_pruned_zero_shrunk",
-           "supermask_top_k",
+           "ticket_all_zero_shrunk", "supermask_top_k",
            "supermask_bernoulli"]
 ARGS = ["--quick", "--iterations", "100", "--eval-every", "50", "--methods", *METHODS]
 
@@ -56,7 +56,7 @@ def test_treated_and_supermask_jobs_sit_at_the_tickets_rounds(run_two_workers):
     out, results = run_two_workers
     runs, densities = results["runs"], results["densities"]
     for method in ("ticket_constant", "ticket_signed_constant", "ticket_pruned_frozen_init",
-                   "ticket_pruned_zero_shrunk"):
+                   "ticket_pruned_zero_shrunk", "ticket_all_zero_shrunk"):
         jobs = by(runs, method)
         assert sorted(run["pruning_round"] for run in jobs) == list(range(1, len(densities)))
         assert all(run["records"][0]["density"] == densities[run["pruning_round"]] for run in jobs)

@@ -12,7 +12,8 @@ as IMP and its controls, so that every number sits at the same densities, seeds 
   its kept weights restarted by a mask-1 action (:mod:`lottery_np.pruning.treatments`) and trained like the
   ticket; like the controls, a job per pruned round. ``ticket_pruned_frozen_init`` and
   ``ticket_pruned_zero_shrunk`` are the mask-0 actions: the pruned weights held at their initial values
-  instead of zero, or at zero only where training shrank them.
+  instead of zero, or at zero only where training shrank them; ``ticket_all_zero_shrunk`` applies that rule to
+  the kept weights' starting values too (Zhou et al.'s second variant).
 * ``supermask_top_k`` and ``supermask_bernoulli`` (:data:`~.settings.SUPERMASKS`) -- no weight trains; a
   score per weight learns which to keep (:func:`lottery_np.supermask.train_supermask`), top-k at every IMP
   density, Bernoulli once (it learns its own density).
@@ -28,7 +29,7 @@ import time
 import numpy as np
 
 from ..model import MLP, Parameters
-from ..pruning import RoundRecord, pruned_values, treat
+from ..pruning import RoundRecord, pruned_values, treat, zero_shrunk
 from ..supermask import train_supermask, untrained_accuracy
 from ..training import train
 
@@ -81,12 +82,14 @@ def treated_job(job, settings, data) -> dict:
     ``ticket_<treatment>`` restarts the kept weights by a mask-1 action. ``ticket_pruned_<action>`` keeps them
     rewound and holds the pruned weights as the mask-0 action says (:func:`~lottery_np.pruning.pruned_values`),
     frozen: the network computes with every weight and trains the kept ones (``train(..., trainable=masks)``);
-    its record carries the ticket's densities, those of the weights trained. ``zero_shrunk`` reads each pruned
+    its record carries the ticket's densities, those of the weights trained. ``ticket_all_zero_shrunk`` also starts
+    the kept weights that training shrank at 0. The ``zero_shrunk`` rule reads each
     weight's trained value from the dense network (IMP's round 0, retrained here bit for bit), where Zhou et
     al. read the round that pruned it.
     """
     masks = [np.asarray(m, dtype=np.float32) for m in job.masks]
-    action = job.method.removeprefix("ticket_pruned_") if job.method.startswith("ticket_pruned_") else None
+    action = (job.method.removeprefix("ticket_pruned_") if job.method.startswith("ticket_pruned_") else
+              "all_zero_shrunk" if job.method == "ticket_all_zero_shrunk" else None)
     if action is None:
         model = treated_model(settings.layer_sizes, job.seed, masks, job.method.removeprefix("ticket_"),
                               job.pruning_round)
@@ -94,13 +97,16 @@ def treated_job(job, settings, data) -> dict:
         model = MLP(settings.layer_sizes, seed=job.seed)
         initial = model.get_parameters()
         final = None
-        if action == "zero_shrunk":
+        if action.endswith("zero_shrunk"):
             dense = model.copy()
             train(dense, data, settings.training, seed=job.seed)
             final = dense.weights
-        held = pruned_values(action, initial.weights, masks, final)
-        model.set_parameters(Parameters([np.where(m == 1, w, h) for w, h, m in zip(initial.weights, held, masks)],
-                                        initial.biases))
+        if action == "all_zero_shrunk":  # the rule on every weight: the kept ones that shrank restart at 0
+            start = zero_shrunk(initial.weights, final)
+        else:
+            held = pruned_values(action, initial.weights, masks, final)
+            start = [np.where(m == 1, w, h) for w, h, m in zip(initial.weights, held, masks)]
+        model.set_parameters(Parameters(start, initial.biases))
     result = train(model, data, settings.training, seed=job.seed, trainable=None if action is None else masks)
     record = RoundRecord.from_training(job.pruning_round, model, result).to_dict()
     if action is not None:

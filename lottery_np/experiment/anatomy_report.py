@@ -99,12 +99,12 @@ def plot_signs(runs: Sequence[dict], path: Path) -> Path:
     points = method_points(runs)
     fig = new_figure((9.5, 5))
     ax, percents = fig.add_subplot(1, 1, 1), set()
-    bases = _colors(["reinit", "reshuffle", "constant", "pruned_frozen_init", "pruned_zero_shrunk"])
+    bases = _colors(["reinit", "reshuffle", "constant", "pruned_frozen_init", "pruned_zero_shrunk", "all_zero_shrunk"])
     for method in ("lottery_ticket", *TREATED, "random_reinit"):
         if method in points:
             treatment = method.removeprefix("ticket_")
             color = CONTROL_COLORS.get(method) or bases[treatment.removeprefix("signed_")]
-            style = ("x:" if treatment.startswith("pruned_") else
+            style = ("x:" if treatment.startswith(("pruned_", "all_")) else
                      "s--" if method in TREATED and "signed" not in method else "o-")
             percents.update(_line(ax, points[method], "test_accuracy", color, LABELS[method], style))
     _dense_line(ax, points)

@@ -45,6 +45,7 @@ LABELS.update({method: f"IMP by {method.removeprefix('imp_')}" for method in CRI
 LABELS.update({method: f"ticket's mask, {method.removeprefix('ticket_').replace('_', ' ')}" for method in TREATED})
 LABELS["ticket_pruned_frozen_init"] = "ticket, pruned weights frozen at init"
 LABELS["ticket_pruned_zero_shrunk"] = "ticket, pruned weights 0 if shrunk, else frozen at init"
+LABELS["ticket_all_zero_shrunk"] = "ticket, every weight 0 if shrunk (pruned ones frozen)"
 LABELS.update({method: f"learned supermask ({method.removeprefix('supermask_').replace('_', '-')})"
                for method in SUPERMASKS})
 _PALETTE = [f"C{i}" for i in range(10)] + ["black", "olive", "navy", "teal", "maroon", "gold", "indigo", "salmon",

@@ -43,9 +43,11 @@ CRITERION_METHODS = tuple(f"imp_{criterion}" for criterion in schema.CRITERIA if
 ``imp_small_final`` is also IMP's inverted ablation (Frankle et al., 2021)."""
 
 TREATED = (tuple(f"ticket_{treatment}" for treatment in TREATMENTS if treatment != "rewind")
-           + tuple(f"ticket_pruned_{treatment}" for treatment in PRUNED_TREATMENTS if treatment != "zero"))
-"""The ticket's mask with its kept weights restarted otherwise than rewound (Zhou et al.'s mask-1 actions), and
-with its pruned weights held otherwise than at zero (their mask-0 actions)."""
+           + tuple(f"ticket_pruned_{treatment}" for treatment in PRUNED_TREATMENTS if treatment != "zero")
+           + ("ticket_all_zero_shrunk",))
+"""The ticket's mask with its kept weights restarted otherwise than rewound (Zhou et al.'s mask-1 actions), with
+its pruned weights held otherwise than at zero (their mask-0 actions), and with their zeroing rule applied to
+every weight, kept ones too (their second mask-0 variant)."""
 
 SUPERMASKS = ("supermask_top_k", "supermask_bernoulli")
 """Masks learned over the frozen initialization: top-k (edge-popup) at each density, Bernoulli (Zhou et al.)."""

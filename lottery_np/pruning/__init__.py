@@ -35,7 +35,7 @@ from .saliency import (grasp_masks, grasp_scores, masks_from_scores, snip_masks,
                        synflow_scores)
 from .schedule import fixed_rate_schedule, global_schedule, layerwise_schedule
 from .ticket import WinningTicket
-from .treatments import PRUNED_TREATMENTS, TREATMENTS, pruned_values, treat
+from .treatments import PRUNED_TREATMENTS, TREATMENTS, pruned_values, treat, zero_shrunk
 
 __all__ = [
     "CRITERIA",
@@ -81,4 +81,5 @@ __all__ = [
     "synflow_masks",
     "synflow_scores",
     "treat",
+    "zero_shrunk",
 ]

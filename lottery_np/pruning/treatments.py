@@ -171,6 +171,22 @@ def pruned_values(treatment: str, initial_weights: Sequence[np.ndarray], masks: 
         return held
     if final_weights is None:
         raise ValueError("the zero_shrunk action needs final_weights, the trained values of the weights")
-    final_weights, _ = _layers(final_weights, masks)
-    return [np.where(np.abs(wf) < np.abs(w), 0, h).astype(w.dtype)
-            for h, w, wf in zip(held, initial_weights, final_weights)]
+    return [np.where(m, 0, z).astype(w.dtype)
+            for w, m, z in zip(initial_weights, kept, zero_shrunk(initial_weights, final_weights))]
+
+
+def zero_shrunk(initial_weights: Sequence[np.ndarray], final_weights: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """Zhou et al.'s zeroing rule on every weight: 0 where training shrank it (``|w_f| < |w_i|``), ``w_i`` elsewhere.
+
+    Applied to the pruned weights alone it is the mask-0 action ``"zero_shrunk"`` (:func:`pruned_values`, their
+    first variant); applied to the kept weights too, it also restarts the kept weights that shrank at 0
+    (their second variant). The result keeps the initial weights' dtype.
+
+    Examples
+    --------
+    >>> zero_shrunk([np.array([[0.5, -1.0, 2.0]], dtype=np.float32)], [np.array([[0.9, -0.2, 2.5]])])
+    [array([[0.5, 0. , 2. ]], dtype=float32)]
+    """
+    initial_weights = [np.asarray(w) for w in initial_weights]
+    final_weights, _ = _layers(final_weights, initial_weights)
+    return [np.where(np.abs(wf) < np.abs(w), 0, w).astype(w.dtype) for w, wf in zip(initial_weights, final_weights)]
