@@ -74,6 +74,12 @@ class Setting:
     choices : tuple of str or None
     optional : bool
         Whether None is a value (meaning: not given).
+
+    Examples
+    --------
+    >>> setting = SETTINGS["criterion"]
+    >>> setting.flag, setting.default, setting.rule("criterion", "movement")
+    ('--criterion', 'large_final', 'movement')
     """
 
     name: str
@@ -152,18 +158,36 @@ SETTINGS = {setting.name: setting for setting in TRAINING + PRUNING}
 
 
 def check(name: str, value: Any) -> Any:
-    """``value`` checked by the rule of setting ``name`` (None passes where the setting is optional)."""
+    """``value`` checked by the rule of setting ``name`` (None passes where the setting is optional).
+
+    Examples
+    --------
+    >>> check("batch_size", 60), check("target_sparsity", None)
+    (60, None)
+    """
     setting = SETTINGS[name]
     return None if value is None and setting.optional else setting.rule(name, value)
 
 
 def help_of(name: str) -> str:
-    """The setting's help with its default, as a docstring or ``--help`` shows it."""
+    """The setting's help with its default, as a docstring or ``--help`` shows it.
+
+    Examples
+    --------
+    >>> help_of("batch_size")
+    'samples per mini-batch (the paper: 60) (default: 60)'
+    """
     setting = SETTINGS[name]
     return setting.help if setting.default is None else f"{setting.help} (default: {setting.default})"
 
 
 def flag_of(name: str) -> Optional[str]:
-    """The command-line option that sets the setting ``name`` (``pruning_rounds`` -> ``--rounds``), if any."""
+    """The command-line option that sets the setting ``name`` (``pruning_rounds`` -> ``--rounds``), if any.
+
+    Examples
+    --------
+    >>> flag_of("pruning_rounds"), flag_of("no_such_setting")
+    ('--rounds', None)
+    """
     setting = SETTINGS.get(name)
     return None if setting is None else setting.flag

@@ -56,20 +56,6 @@ KNOWN_GAPS = {
     "lottery_np.experiment.open_jobs_folder": ("lottery_np/experiment/store.py", "no Examples section"),
     "lottery_np.experiment.refuse_other_settings": ("lottery_np/experiment/store.py", "no Examples section"),
     "lottery_np.experiment.save_round_masks": ("lottery_np/experiment/store.py", "no Examples section"),
-    "lottery_np.pruning.PrunerBuilder": ("lottery_np/pruning/options.py", "no Examples section"),
-    "lottery_np.pruning.PruningOptions": ("lottery_np/pruning/options.py", "no Examples section"),
-    "lottery_np.schema.Setting": ("lottery_np/schema.py", "no Examples section"),
-    "lottery_np.schema.check": ("lottery_np/schema.py", "no Examples section"),
-    "lottery_np.schema.flag_of": ("lottery_np/schema.py", "no Examples section"),
-    "lottery_np.schema.help_of": ("lottery_np/schema.py", "no Examples section"),
-    "lottery_np.supermask.SupermaskResult": ("lottery_np/supermask/learned.py", "no Examples section"),
-    "lottery_np.supermask.bernoulli_masks": ("lottery_np/supermask/learned.py", "no Examples section"),
-    "lottery_np.supermask.default_optimizer": ("lottery_np/supermask/learned.py", "no Examples section"),
-    "lottery_np.supermask.initial_scores": ("lottery_np/supermask/learned.py", "no Examples section"),
-    "lottery_np.supermask.score_gradients": ("lottery_np/supermask/learned.py", "no Examples section"),
-    "lottery_np.supermask.sigmoid": ("lottery_np/supermask/learned.py", "no Examples section"),
-    "lottery_np.supermask.top_k_masks": ("lottery_np/supermask/learned.py", "no Examples section"),
-    "lottery_np.supermask.rescaling_factors": ("lottery_np/supermask/untrained.py", "no Examples section"),
 }
 
 # Not written yet, in files open to this work: the same shape, to be emptied the same way.

@@ -35,6 +35,12 @@ class PruningOptions:
     ``target_sparsity`` nor ``pruning_rate`` given, ``target_sparsity`` is 0.9; with
     ``pruning_rate`` given, ``target_sparsity`` stays None (the schedule decides the
     sparsity); giving both is refused.
+
+    Examples
+    --------
+    >>> options = PruningOptions(pruning_rate=0.2, pruning_rounds=3, criterion="movement")
+    >>> options.target_sparsity, options.pruning_rate, options.criterion, options.layer_rate_factors(3)
+    (None, 0.2, 'movement', [1.0, 1.0, 0.5])
     """
 
     target_sparsity: Optional[float] = _DEFAULT["target_sparsity"]
@@ -97,12 +103,14 @@ class PrunerBuilder:
 
     Every setting of :mod:`lottery_np.schema` the builder takes has a setter of its name
     (made from its declaration: see :data:`SETTINGS`), and :meth:`configure` sets any of
-    them by name. Setters return the builder, so that calls chain::
+    them by name. Setters return the builder, so that calls chain.
 
-        >>> from lottery_np.pruning import LotteryTicketPruner
-        >>> pruner = LotteryTicketPruner.builder().pruning_rounds(3).configure(epochs=2, seed=1).build()
-        >>> pruner.options.pruning_rounds, pruner.options.training.epochs, pruner.options.seed
-        (3, 2.0, 1)
+    Examples
+    --------
+    >>> from lottery_np.pruning import LotteryTicketPruner
+    >>> pruner = LotteryTicketPruner.builder().pruning_rounds(3).configure(epochs=2, seed=1).build()
+    >>> pruner.options.pruning_rounds, pruner.options.training.epochs, pruner.options.seed
+    (3, 2.0, 1)
     """
 
     SETTINGS = tuple(setting.name for setting in schema.TRAINING) + _OPTION_FIELDS

@@ -60,13 +60,21 @@ def _stream(seed: int, stream: int, index: int) -> np.random.Generator:
 
 
 def sigmoid(s: np.ndarray) -> np.ndarray:
-    """``1 / (1 + exp(-s))``, computed as ``(1 + tanh(s / 2)) / 2``, which no ``s`` overflows."""
+    """``1 / (1 + exp(-s))``, computed as ``(1 + tanh(s / 2)) / 2``, which no ``s`` overflows.
+
+    Examples
+    --------
+    >>> sigmoid(np.array([0.0, 1000.0, -1000.0]))
+    array([0.5, 1. , 0. ])
+    """
     return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(s, dtype=np.float64)))
 
 
 def initial_scores(model: MLP, method: str, rng: np.random.Generator, score_init: float = 0.0) -> list[np.ndarray]:
     """One float64 score per weight: ``score_init`` (bernoulli), or drawn from ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``.
 
+    Examples
+    --------
     >>> [s.shape for s in initial_scores(MLP((3, 2)), "top_k", np.random.default_rng(0))]
     [(3, 2)]
     """
@@ -79,6 +87,8 @@ def initial_scores(model: MLP, method: str, rng: np.random.Generator, score_init
 def bernoulli_masks(scores: Sequence[np.ndarray], rng: np.random.Generator) -> list[np.ndarray]:
     """A sample of each entry's mask from ``Bernoulli(sigmoid(s))``: 1 with probability ``sigmoid(s)``.
 
+    Examples
+    --------
     >>> bernoulli_masks([np.array([[-50.0, 50.0]])], np.random.default_rng(0))
     [array([[0., 1.]], dtype=float32)]
     """
@@ -88,6 +98,8 @@ def bernoulli_masks(scores: Sequence[np.ndarray], rng: np.random.Generator) -> l
 def top_k_masks(scores: Sequence[np.ndarray], density: float) -> list[np.ndarray]:
     """Each layer keeps its ``round(density * N_l)`` entries of largest ``|s|`` (ties: the lower flat index).
 
+    Examples
+    --------
     >>> top_k_masks([np.array([[0.3, -0.9, 0.1, 0.5]])], 0.5)
     [array([[0., 1., 0., 1.]], dtype=float32)]
     """
@@ -139,6 +151,8 @@ def mask_gradients(model: MLP, masks: Sequence[np.ndarray], X: np.ndarray, y: np
 def score_gradients(method: str, scores: Sequence[np.ndarray], mask_grads: Sequence[np.ndarray]) -> list[np.ndarray]:
     """Straight-through ``dL/ds``: ``dL/dm * sigmoid'(s)`` (bernoulli) or ``dL/dm * sign(s)`` (top_k).
 
+    Examples
+    --------
     >>> score_gradients("bernoulli", [np.zeros(2)], [np.array([1.0, -2.0])])  # sigmoid'(0) = 1/4
     [array([ 0.25, -0.5 ])]
     """
@@ -149,7 +163,13 @@ def score_gradients(method: str, scores: Sequence[np.ndarray], mask_grads: Seque
 
 
 def default_optimizer(method: str) -> Optimizer:
-    """SGD with momentum 0.9 at learning rate 100 (bernoulli, Zhou et al.) or 0.1 (top_k, Ramanujan et al.)."""
+    """SGD with momentum 0.9 at learning rate 100 (bernoulli, Zhou et al.) or 0.1 (top_k, Ramanujan et al.).
+
+    Examples
+    --------
+    >>> default_optimizer("bernoulli").learning_rate, default_optimizer("top_k").learning_rate
+    (100.0, 0.1)
+    """
     validation.choice("method", method, METHODS)
     return SGD(100.0 if method == "bernoulli" else 0.1, momentum=0.9)
 
@@ -169,6 +189,14 @@ class SupermaskResult:
     history : list of dict
         Per evaluation: ``iteration``, ``train_loss`` (mean batch loss since the last; NaN at 0),
         ``val_loss``, ``val_accuracy`` and ``density`` of that iteration's mask (bernoulli: one sample).
+
+    Examples
+    --------
+    >>> from lottery_np.data import load_digits
+    >>> result = train_supermask(MLP((64, 20, 10), seed=0), load_digits(), method="bernoulli", iterations=20,
+    ...                          eval_every=10, test_samples=3)
+    >>> len(result.masks), len(result.test_accuracies), result.test_accuracy == float(np.mean(result.test_accuracies))
+    (3, 3, True)
     """
 
     masks: list

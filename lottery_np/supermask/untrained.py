@@ -41,6 +41,8 @@ def rescaling_factors(masks: Sequence[np.ndarray]) -> list[float]:
     ``sum(m_l)`` is the number of ones of a 0/1 mask; a real-valued mask (the relaxation that
     :mod:`.learned` differentiates) enters the same formula.
 
+    Examples
+    --------
     >>> rescaling_factors([np.array([[1, 0], [0, 0]]), np.ones((2, 3)), np.zeros((1, 2))])
     [4.0, 1.0, 1.0]
     """
